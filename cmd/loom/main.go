@@ -1,0 +1,30 @@
+// Command loom is the one binary of the project: the operator, the template author's
+// tools (render, validate, test) and the local control plane.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "loom:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "loom",
+		Short:         "loom runs MCP servers on Kubernetes from a CEL-templated resource graph",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+	// subcommands, one file each
+	)
+	return root
+}
