@@ -40,8 +40,14 @@ run:
 generate:
 	@true
 
+# make openapi: engine/schema's built-in kinds from the OpenAPI v3 documents of Kubernetes
+# v1.33.13 (shipped in the k8s.io/kubernetes module); the output is committed.
+KUBE_OPENAPI_VERSION := v1.33.13
 openapi:
-	@true
+	$(GO) mod download k8s.io/kubernetes@$(KUBE_OPENAPI_VERSION)
+	dir=$$($(GO) mod download -json k8s.io/kubernetes@$(KUBE_OPENAPI_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir"; \
+	$(GO) run ./hack/openapi -src "$$dir/api/openapi-spec/v3" -out engine/schema/builtin.json.gz
 
 clean:
 	rm -rf $(BIN)
