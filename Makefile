@@ -37,8 +37,17 @@ run:
 	@echo "make run: not wired yet"; exit 1
 
 # ---- generated code and data ----
+# make generate: deepcopy (api/v1alpha1/zz_generated.deepcopy.go) and the MCPServer CRD
+# (config/crd/) from the kubebuilder markers in api/. controller-gen is built from the
+# version pinned in hack/tools, and rebuilt when that pin moves.
 generate:
-	@true
+	@want=$$(cd hack/tools && $(GO) list -m -f '{{.Version}}' sigs.k8s.io/controller-tools); \
+	if ! $(BIN)/controller-gen --version 2>/dev/null | grep -qx "Version: $$want"; then \
+		echo "building controller-gen $$want"; \
+		(cd hack/tools && $(GO) build -o $(BIN)/controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen); \
+	fi
+	$(BIN)/controller-gen object paths=./api/...
+	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd
 
 # make openapi: engine/schema's built-in kinds from the OpenAPI v3 documents of Kubernetes
 # v1.33.13 (shipped in the k8s.io/kubernetes module); the output is committed.

@@ -1,0 +1,565 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// MCPServer runs one MCP server: a Deployment (optionally with the mcp-gateway sidecar
+// and a canary track), a Service and an Ingress, all owned by this object.
+//
+// The name becomes the Service, Deployment and `app` label, so it must be a DNS-1035
+// label; MCP Runtime accepted other names and then failed to create the Service.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=mcps
+// +kubebuilder:printcolumn:name="Team",type=string,JSONPath=`.spec.teamID`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (at most 63 lowercase letters, digits or '-', starting with a letter): it names the Service"
+type MCPServer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec MCPServerSpec `json:"spec"`
+	// +optional
+	Status MCPServerStatus `json:"status,omitempty"`
+}
+
+// MCPServerList is a list of MCPServers.
+//
+// +kubebuilder:object:root=true
+type MCPServerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MCPServer `json:"items"`
+}
+
+// MCPServerSpec is the desired state of an MCP server. Field names and defaults are
+// those of MCP Runtime's MCPServer, so existing manifests apply unchanged.
+//
+// Rules that span fields sit here because CEL can only see a rule's own subtree.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || self.gateway.port != self.port",message="gateway.port must differ from spec.port when the gateway is enabled: both containers share the pod's network",fieldPath=".gateway.port"
+// +kubebuilder:validation:XValidation:rule="!has(self.rollout) || self.rollout.strategy != 'Canary' || (has(self.rollout.canaryReplicas) && self.rollout.canaryReplicas > 0)",message="rollout.canaryReplicas must be greater than 0 when rollout.strategy is Canary",fieldPath=".rollout.canaryReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.rollout) || self.rollout.strategy != 'Canary' || !has(self.rollout.canaryReplicas) || self.rollout.canaryReplicas < self.replicas",message="rollout.canaryReplicas must be less than spec.replicas when rollout.strategy is Canary: the stable track keeps replicas - canaryReplicas",fieldPath=".rollout.canaryReplicas"
+type MCPServerSpec struct {
+	// TeamID identifies the owning platform team; it is rendered into gateway policy
+	// and analytics events, where whitespace would break header and label matching.
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:space:]]')",message="teamID must not contain whitespace"
+	// +optional
+	TeamID string `json:"teamID,omitempty"`
+
+	// Description is a human-readable summary of what the server provides.
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// Image is the server's container image. Without a tag or digest, imageTag is
+	// appended; registryOverride / useProvisionedRegistry may replace its registry.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:space:]]')",message="image must not contain whitespace"
+	Image string `json:"image"`
+
+	// ImageTag is appended to image when image has neither tag nor digest; the
+	// template uses "latest" then. Not defaulted here because it is ignored otherwise.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	ImageTag string `json:"imageTag,omitempty"`
+
+	// RegistryOverride replaces the registry of image (or prefixes a bare image name).
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	RegistryOverride string `json:"registryOverride,omitempty"`
+
+	// UseProvisionedRegistry pulls the image from the operator's provisioned registry
+	// (PROVISIONED_REGISTRY_URL, else MCP_REGISTRY_PULL_HOST when registryOverride is empty).
+	// +optional
+	UseProvisionedRegistry bool `json:"useProvisionedRegistry,omitempty"`
+
+	// ImagePullSecrets names Secrets in the server's namespace used to pull images.
+	// When empty, the operator's provisioned-registry Secret is used if configured.
+	// +optional
+	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
+
+	// Replicas is the total number of server pods (stable plus canary).
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Port is the container port the server listens on (named `http`).
+	// +kubebuilder:default=8088
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+
+	// ServicePort is the port the Service exposes; the Ingress backend uses it.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	ServicePort int32 `json:"servicePort,omitempty"`
+
+	// IngressPath is the route path; `/<name>/mcp` when neither it nor
+	// publicPathPrefix is set. publicPathPrefix takes precedence.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	IngressPath string `json:"ingressPath,omitempty"`
+
+	// IngressHost is the route host. When both it and publicPathPrefix are unset the
+	// operator's MCP_DEFAULT_INGRESS_HOST is used.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	IngressHost string `json:"ingressHost,omitempty"`
+
+	// PublicPathPrefix routes the server at `/<publicPathPrefix>/mcp`, under
+	// ingressHost when set, otherwise hostless.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.size() == 0 || self.matches('[^/]')",message="publicPathPrefix must contain a character other than '/'"
+	// +optional
+	PublicPathPrefix string `json:"publicPathPrefix,omitempty"`
+
+	// IngressClass selects the ingress controller and its default annotations
+	// (traefik, nginx, istio, or any other class).
+	// +kubebuilder:default=traefik
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	IngressClass string `json:"ingressClass,omitempty"`
+
+	// IngressAnnotations are added to the Ingress; a key set here wins over the
+	// class's default annotation with the same key.
+	// +optional
+	IngressAnnotations map[string]string `json:"ingressAnnotations,omitempty"`
+
+	// Resources of the server container. Each of the four values is defaulted on its
+	// own by the template (requests 50m/64Mi, limits 500m/256Mi).
+	// +optional
+	Resources *ResourceRequirements `json:"resources,omitempty"`
+
+	// EnvVars are literal environment variables of the server container.
+	// +optional
+	EnvVars []EnvVar `json:"envVars,omitempty"`
+
+	// SecretEnvVars are environment variables read from Secret keys, rendered after envVars.
+	// +optional
+	SecretEnvVars []SecretEnvVar `json:"secretEnvVars,omitempty"`
+
+	// Tools is the server's tool inventory; the gateway policy is rendered from it.
+	// Names are unique because the policy is keyed by tool name.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Tools []Tool `json:"tools,omitempty"`
+
+	// Prompts is the server's prompt inventory.
+	// +optional
+	Prompts []InventoryItem `json:"prompts,omitempty"`
+
+	// MCPResources is the server's MCP resource inventory.
+	// +optional
+	MCPResources []InventoryItem `json:"mcpResources,omitempty"`
+
+	// Tasks is the server's task inventory.
+	// +optional
+	Tasks []InventoryItem `json:"tasks,omitempty"`
+
+	// Auth tells the gateway how callers are identified.
+	// +optional
+	Auth *AuthSpec `json:"auth,omitempty"`
+
+	// Policy configures the gateway's authorization decisions.
+	// +optional
+	Policy *PolicySpec `json:"policy,omitempty"`
+
+	// Session configures agent sessions at the gateway.
+	// +optional
+	Session *SessionSpec `json:"session,omitempty"`
+
+	// Gateway adds the mcp-gateway sidecar in front of the server container.
+	// +optional
+	Gateway *GatewaySpec `json:"gateway,omitempty"`
+
+	// Analytics configures the gateway's event emission; it has effect only with the
+	// gateway enabled.
+	// +optional
+	Analytics *AnalyticsSpec `json:"analytics,omitempty"`
+
+	// Rollout selects how new versions replace old pods.
+	// +optional
+	Rollout *RolloutSpec `json:"rollout,omitempty"`
+}
+
+// ResourceRequirements are the CPU and memory limits and requests of one container.
+type ResourceRequirements struct {
+	// +optional
+	Limits *ResourceList `json:"limits,omitempty"`
+	// +optional
+	Requests *ResourceList `json:"requests,omitempty"`
+}
+
+// ResourceList holds CPU and memory as Kubernetes quantity strings. They are checked
+// here so a typo ("500 m") is rejected at apply time instead of failing the Deployment.
+type ResourceList struct {
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$`
+	// +optional
+	CPU string `json:"cpu,omitempty"`
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$`
+	// +optional
+	Memory string `json:"memory,omitempty"`
+}
+
+// EnvVar is a literal environment variable.
+type EnvVar struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +optional
+	Value string `json:"value,omitempty"`
+}
+
+// SecretEnvVar is an environment variable whose value comes from a Secret key.
+type SecretEnvVar struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +required
+	SecretKeyRef SecretKeyRef `json:"secretKeyRef"`
+}
+
+// SecretKeyRef selects one key of a Secret in the server's namespace.
+type SecretKeyRef struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// TrustLevel is the trust a caller needs (or a tool requires).
+// +kubebuilder:validation:Enum=low;medium;high
+type TrustLevel string
+
+// Trust levels, lowest first.
+const (
+	TrustLow    TrustLevel = "low"
+	TrustMedium TrustLevel = "medium"
+	TrustHigh   TrustLevel = "high"
+)
+
+// SideEffect says what calling a tool may change.
+// +kubebuilder:validation:Enum=read;write;destructive
+type SideEffect string
+
+// Side effects, least harmful first.
+const (
+	SideEffectRead        SideEffect = "read"
+	SideEffectWrite       SideEffect = "write"
+	SideEffectDestructive SideEffect = "destructive"
+)
+
+// RiskLevel is an informational risk rating of a tool, carried into the policy.
+// +kubebuilder:validation:Enum=low;medium;high
+type RiskLevel string
+
+// Risk levels, lowest first.
+const (
+	RiskLow    RiskLevel = "low"
+	RiskMedium RiskLevel = "medium"
+	RiskHigh   RiskLevel = "high"
+)
+
+// Tool is one tool of the server's inventory.
+type Tool struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +optional
+	Description string `json:"description,omitempty"`
+	// RequiredTrust is the trust a caller needs to call the tool.
+	// +kubebuilder:default=low
+	// +optional
+	RequiredTrust TrustLevel `json:"requiredTrust,omitempty"`
+	// SideEffect is required: the policy must never guess whether a tool writes.
+	// +required
+	SideEffect SideEffect `json:"sideEffect"`
+	// +optional
+	RiskLevel RiskLevel `json:"riskLevel,omitempty"`
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// InventoryItem is one prompt, MCP resource or task of the server's inventory.
+type InventoryItem struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +optional
+	Description string `json:"description,omitempty"`
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// AuthMode is how the gateway identifies callers.
+// +kubebuilder:validation:Enum=none;header;oauth;mtls
+type AuthMode string
+
+// Auth modes.
+const (
+	AuthNone   AuthMode = "none"
+	AuthHeader AuthMode = "header"
+	AuthOAuth  AuthMode = "oauth"
+	AuthMTLS   AuthMode = "mtls"
+)
+
+// AuthSpec configures caller identity at the gateway. The header names are plain
+// defaults so a policy file never carries an empty header name.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'oauth' || (has(self.issuerURL) && self.issuerURL.size() > 0)",message="auth.issuerURL is required when auth.mode is oauth",fieldPath=".issuerURL",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain.size() > 0)",message="auth.trustDomain is required when auth.mode is mtls",fieldPath=".trustDomain",reason="FieldValueRequired"
+type AuthSpec struct {
+	// +kubebuilder:default=header
+	// +optional
+	Mode AuthMode `json:"mode,omitempty"`
+	// +kubebuilder:default=X-MCP-Human-ID
+	// +optional
+	HumanIDHeader string `json:"humanIDHeader,omitempty"`
+	// +kubebuilder:default=X-MCP-Agent-ID
+	// +optional
+	AgentIDHeader string `json:"agentIDHeader,omitempty"`
+	// +kubebuilder:default=X-MCP-Team-ID
+	// +optional
+	TeamIDHeader string `json:"teamIDHeader,omitempty"`
+	// +kubebuilder:default=X-MCP-Agent-Session
+	// +optional
+	SessionIDHeader string `json:"sessionIDHeader,omitempty"`
+	// +kubebuilder:default=Authorization
+	// +optional
+	TokenHeader string `json:"tokenHeader,omitempty"`
+	// IssuerURL is the OAuth issuer; required with mode oauth.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	IssuerURL string `json:"issuerURL,omitempty"`
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	Audience string `json:"audience,omitempty"`
+	// TrustDomain is the SPIFFE trust domain of client certificates; required with mode mtls.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	TrustDomain string `json:"trustDomain,omitempty"`
+}
+
+// PolicyMode is whether the gateway enforces or only records decisions.
+// +kubebuilder:validation:Enum=allow-list;observe
+type PolicyMode string
+
+// Policy modes.
+const (
+	PolicyAllowList PolicyMode = "allow-list"
+	PolicyObserve   PolicyMode = "observe"
+)
+
+// Decision is the gateway's answer when no rule matches.
+// +kubebuilder:validation:Enum=allow;deny
+type Decision string
+
+// Decisions.
+const (
+	DecisionAllow Decision = "allow"
+	DecisionDeny  Decision = "deny"
+)
+
+// PolicySpec configures authorization at the gateway.
+type PolicySpec struct {
+	// +kubebuilder:default=allow-list
+	// +optional
+	Mode PolicyMode `json:"mode,omitempty"`
+	// +kubebuilder:default=deny
+	// +optional
+	DefaultDecision Decision `json:"defaultDecision,omitempty"`
+	// EnforceOn names the MCP operation the policy is evaluated on. It is one string,
+	// as in MCP Runtime manifests and the policy file's enforce_on.
+	// +kubebuilder:default=call_tool
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	EnforceOn string `json:"enforceOn,omitempty"`
+	// +kubebuilder:default=v1
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	PolicyVersion string `json:"policyVersion,omitempty"`
+}
+
+// SessionSpec configures agent sessions at the gateway. Durations are Go duration
+// strings passed through to the gateway.
+type SessionSpec struct {
+	// +optional
+	Required bool `json:"required,omitempty"`
+	// +kubebuilder:default=kubernetes
+	// +optional
+	Store string `json:"store,omitempty"`
+	// +optional
+	HeaderName string `json:"headerName,omitempty"`
+	// +kubebuilder:default="24h"
+	// +optional
+	MaxLifetime string `json:"maxLifetime,omitempty"`
+	// +kubebuilder:default="1h"
+	// +optional
+	IdleTimeout string `json:"idleTimeout,omitempty"`
+	// +kubebuilder:default=Authorization
+	// +optional
+	UpstreamTokenHeader string `json:"upstreamTokenHeader,omitempty"`
+}
+
+// GatewaySpec configures the mcp-gateway sidecar.
+type GatewaySpec struct {
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+	// Image of the sidecar; the operator's MCP_GATEWAY_PROXY_IMAGE when empty, and
+	// phase Error when both are empty.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Image string `json:"image,omitempty"`
+	// Port the gateway listens on; the Service targets it when the gateway is enabled.
+	// +kubebuilder:default=8091
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+	// UpstreamURL is where the gateway forwards; `http://127.0.0.1:<spec.port>` when empty.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	UpstreamURL string `json:"upstreamURL,omitempty"`
+	// StripPrefix is removed from request paths before forwarding.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	StripPrefix string `json:"stripPrefix,omitempty"`
+	// Resources of the sidecar, defaulted per value like the server's.
+	// +optional
+	Resources *ResourceRequirements `json:"resources,omitempty"`
+}
+
+// AnalyticsSpec configures event emission by the gateway.
+type AnalyticsSpec struct {
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+	// IngestURL receives events; the operator's MCP_ANALYTICS_INGEST_URL when empty.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	IngestURL string `json:"ingestURL,omitempty"`
+	// Source labels emitted events; `<name>-gateway` when empty.
+	// +optional
+	Source string `json:"source,omitempty"`
+	// +kubebuilder:default=mcp.request
+	// +optional
+	EventType string `json:"eventType,omitempty"`
+	// APIKeySecretRef selects the Secret key holding the ingest API key.
+	// +optional
+	APIKeySecretRef *SecretKeyRef `json:"apiKeySecretRef,omitempty"`
+}
+
+// RolloutStrategy is how new pods replace old ones.
+// +kubebuilder:validation:Enum=RollingUpdate;Recreate;Canary
+type RolloutStrategy string
+
+// Rollout strategies.
+const (
+	RolloutRollingUpdate RolloutStrategy = "RollingUpdate"
+	RolloutRecreate      RolloutStrategy = "Recreate"
+	RolloutCanary        RolloutStrategy = "Canary"
+)
+
+// RolloutSpec configures the Deployment strategy. maxUnavailable and maxSurge accept
+// an integer or a percentage; MCP Runtime manifests write them as strings ("1"), which
+// the template turns into the integer 1.
+type RolloutSpec struct {
+	// +kubebuilder:default=RollingUpdate
+	// +optional
+	Strategy RolloutStrategy `json:"strategy,omitempty"`
+	// +kubebuilder:default="25%"
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:Pattern=`^[0-9]+%?$`
+	// +kubebuilder:validation:XValidation:rule="type(self) == string || self >= 0",message="must be a non-negative integer or a percentage such as 25%"
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	// +kubebuilder:default="25%"
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:Pattern=`^[0-9]+%?$`
+	// +kubebuilder:validation:XValidation:rule="type(self) == string || self >= 0",message="must be a non-negative integer or a percentage such as 25%"
+	// +optional
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
+	// CanaryReplicas run the new version on the `<name>-canary` Deployment; with
+	// strategy Canary it must be > 0 and < replicas.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	CanaryReplicas *int32 `json:"canaryReplicas,omitempty"`
+}
+
+// Phase summarises the server's readiness.
+// +kubebuilder:validation:Enum=Pending;PartiallyReady;Ready;Error
+type Phase string
+
+// Phases.
+const (
+	// PhasePending: no owned object is ready yet.
+	PhasePending Phase = "Pending"
+	// PhasePartiallyReady: some, not all, owned objects are ready.
+	PhasePartiallyReady Phase = "PartiallyReady"
+	// PhaseReady: every owned object the spec asks for is ready.
+	PhaseReady Phase = "Ready"
+	// PhaseError: the spec or operator configuration is invalid; message says why.
+	PhaseError Phase = "Error"
+)
+
+// Condition types in status.conditions.
+const (
+	ConditionDeploymentReady = "DeploymentReady"
+	ConditionServiceReady    = "ServiceReady"
+	ConditionIngressReady    = "IngressReady"
+	ConditionGatewayReady    = "GatewayReady"
+	ConditionPolicyReady     = "PolicyReady"
+	ConditionCanaryReady     = "CanaryReady"
+	ConditionReady           = "Ready"
+)
+
+// MCPServerStatus is the observed state, written by the operator only.
+type MCPServerStatus struct {
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+	// Message explains what is not ready, or the error for phase Error.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Conditions, one per type (DeploymentReady, ServiceReady, IngressReady,
+	// GatewayReady, PolicyReady, CanaryReady, Ready).
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	// +optional
+	DeploymentReady bool `json:"deploymentReady,omitempty"`
+	// +optional
+	ServiceReady bool `json:"serviceReady,omitempty"`
+	// +optional
+	IngressReady bool `json:"ingressReady,omitempty"`
+	// +optional
+	GatewayReady bool `json:"gatewayReady,omitempty"`
+	// +optional
+	PolicyReady bool `json:"policyReady,omitempty"`
+	// +optional
+	CanaryReady bool `json:"canaryReady,omitempty"`
+	// URL is the public endpoint, set only once the server is Ready.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// ObservedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
