@@ -1,0 +1,135 @@
+package cel
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	apiservercel "k8s.io/apiserver/pkg/cel"
+	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/apimachinery/pkg/util/version"
+)
+
+// DefaultCostLimit bounds one evaluation of one expression, in CEL cost units (about one
+// unit per operation). It is the Kubernetes per-call limit divided by ten: templates are
+// small, and a runaway comprehension should fail in milliseconds.
+const DefaultCostLimit uint64 = 1_000_000
+
+// compatibility is the Kubernetes release whose CEL library set loom offers.
+var compatibility = version.MajorMinor(1, 33)
+
+var (
+	baseOnce sync.Once
+	baseSet  *environment.EnvSet
+)
+
+func base() *environment.EnvSet {
+	baseOnce.Do(func() { baseSet = environment.MustBaseEnvSet(compatibility, true) })
+	return baseSet
+}
+
+// Variable declares one name expressions may use. Qualified names (vars.image,
+// ready.deployment) are allowed: CEL resolves them as one variable.
+type Variable struct {
+	Name string
+	Type *types.Type
+}
+
+// Env is the environment of one graph. Extend returns a new Env; an Env is never changed
+// after it is made.
+type Env struct {
+	env       *cel.Env
+	costLimit uint64
+}
+
+// NewEnv builds the environment of one graph: the Kubernetes base libraries, the object
+// types the graph's variables use (declTypes), and its variables.
+func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint64) (*Env, error) {
+	opts := make([]cel.EnvOption, 0, len(vars))
+	for _, v := range vars {
+		opts = append(opts, cel.Variable(v.Name, v.Type))
+	}
+	set, err := base().Extend(environment.VersionedOptions{
+		IntroducedVersion: version.MajorMinor(1, 0),
+		EnvOptions:        opts,
+		DeclTypes:         declTypes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building the CEL environment: %w", err)
+	}
+	if costLimit == 0 {
+		costLimit = DefaultCostLimit
+	}
+	return &Env{env: set.NewExpressionsEnv(), costLimit: costLimit}, nil
+}
+
+// Extend adds variables.
+func (e *Env) Extend(vars ...Variable) (*Env, error) {
+	opts := make([]cel.EnvOption, 0, len(vars))
+	for _, v := range vars {
+		opts = append(opts, cel.Variable(v.Name, v.Type))
+	}
+	env, err := e.env.Extend(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{env: env, costLimit: e.costLimit}, nil
+}
+
+// CompileError is a syntax or type error in one expression.
+type CompileError struct {
+	Source string
+	Issues string
+}
+
+func (e *CompileError) Error() string { return e.Issues }
+
+// Compile parses, type-checks and plans one expression.
+func (e *Env) Compile(src string) (*Program, error) {
+	ast, iss := e.env.Compile(src)
+	if iss.Err() != nil {
+		return nil, &CompileError{Source: src, Issues: cleanIssues(iss.Err().Error())}
+	}
+	prg, err := e.env.Program(ast,
+		cel.CostLimit(e.costLimit),
+		cel.InterruptCheckFrequency(100),
+		cel.EvalOptions(cel.OptOptimize, cel.OptTrackCost),
+	)
+	if err != nil {
+		return nil, &CompileError{Source: src, Issues: err.Error()}
+	}
+	return &Program{
+		Source: src,
+		Type:   ast.OutputType(),
+		Refs:   references(ast),
+		prg:    prg,
+	}, nil
+}
+
+// Parse only parses src; the references it returns are the qualified names it mentions
+// (vars.image, deployment), found without type information. The graph uses it to order
+// vars before their types are known.
+func (e *Env) Parse(src string) ([]string, error) {
+	ast, iss := e.env.Parse(src)
+	if iss.Err() != nil {
+		return nil, &CompileError{Source: src, Issues: cleanIssues(iss.Err().Error())}
+	}
+	return syntacticRefs(ast), nil
+}
+
+// cleanIssues drops cel-go's "ERROR: <input>:1:2:" prefixes: the caller says where.
+func cleanIssues(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "ERROR: <input>:") {
+			parts := strings.SplitN(line, ": ", 3)
+			if len(parts) == 3 {
+				line = parts[2]
+			}
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,113 @@
+package cel
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+)
+
+// ToJSON converts a CEL result to a JSON-safe Go value: nil, bool, int64, float64, string,
+// []any or map[string]any. Integers stay int64. present is false for null and for an empty
+// optional, which a template reads as "omit this field"; map entries and list items that are
+// null or empty optionals are dropped the same way.
+func ToJSON(v ref.Val) (out any, present bool, err error) {
+	switch x := v.(type) {
+	case types.Null:
+		return nil, false, nil
+	case types.Bool:
+		return bool(x), true, nil
+	case types.Int:
+		return int64(x), true, nil
+	case types.Uint:
+		if uint64(x) > 1<<63-1 {
+			return nil, false, fmt.Errorf("unsigned value %d does not fit in a JSON integer", uint64(x))
+		}
+		return int64(x), true, nil
+	case types.Double:
+		return float64(x), true, nil
+	case types.String:
+		return string(x), true, nil
+	case types.Duration:
+		return x.Duration.String(), true, nil
+	case types.Timestamp:
+		return x.Time.UTC().Format(time.RFC3339), true, nil
+	case *types.Optional:
+		if !x.HasValue() {
+			return nil, false, nil
+		}
+		return ToJSON(x.GetValue())
+	case *types.Err:
+		return nil, false, x
+	}
+	// Objects and lists read from the instance or observed objects are native JSON already.
+	switch n := v.Value().(type) {
+	case map[string]any:
+		return CopyJSON(n), true, nil
+	case []any:
+		return CopyJSON(n), true, nil
+	}
+	if m, ok := v.(traits.Mapper); ok {
+		out := map[string]any{}
+		it := m.Iterator()
+		for it.HasNext() == types.True {
+			k := it.Next()
+			ks, ok := k.(types.String)
+			if !ok {
+				return nil, false, fmt.Errorf("map key %v is a %s: object keys must be strings", k, k.Type())
+			}
+			val, present, err := ToJSON(m.Get(k))
+			if err != nil {
+				return nil, false, fmt.Errorf("[%q]: %w", string(ks), err)
+			}
+			if present {
+				out[string(ks)] = val
+			}
+		}
+		return out, true, nil
+	}
+	if l, ok := v.(traits.Lister); ok {
+		out := []any{}
+		it := l.Iterator()
+		for i := 0; it.HasNext() == types.True; i++ {
+			val, present, err := ToJSON(it.Next())
+			if err != nil {
+				return nil, false, fmt.Errorf("[%d]: %w", i, err)
+			}
+			if present {
+				out = append(out, val)
+			}
+		}
+		return out, true, nil
+	}
+	// Library types (quantity, url, ip, cidr, semver) print as their canonical string.
+	if s, ok := v.Value().(fmt.Stringer); ok {
+		return s.String(), true, nil
+	}
+	return nil, false, fmt.Errorf("a value of type %s cannot be written into an object", v.Type())
+}
+
+// CopyJSON deep-copies a JSON value, so results never alias the inputs they came from.
+func CopyJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = CopyJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = CopyJSON(e)
+		}
+		return out
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	}
+	return v
+}

@@ -1,0 +1,80 @@
+package graph
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ConfigValues completes an operator configuration: every declared key gets the given value
+// or its default. A key the graph does not declare, or a value of the wrong type, is an
+// error naming the key.
+func (g *Graph) ConfigValues(given map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(g.Config))
+	declared := map[string]bool{}
+	for _, c := range g.Config {
+		declared[c.Name] = true
+		v, ok := given[c.Name]
+		if !ok {
+			out[c.Name] = c.Default
+			continue
+		}
+		if i, isInt := v.(int); isInt {
+			v = int64(i)
+		}
+		if f, isFloat := v.(float64); isFloat && c.Type == "integer" && f == float64(int64(f)) {
+			v = int64(f)
+		}
+		var fits bool
+		switch c.Type {
+		case "string":
+			_, fits = v.(string)
+		case "boolean":
+			_, fits = v.(bool)
+		case "integer":
+			_, fits = v.(int64)
+		}
+		if !fits {
+			return nil, fmt.Errorf("config %s: expected a %s, got %T %v", c.Name, c.Type, v, v)
+		}
+		out[c.Name] = v
+	}
+	for k := range given {
+		if !declared[k] {
+			return nil, fmt.Errorf("config %s: the graph declares no such key", k)
+		}
+	}
+	return out, nil
+}
+
+// ConfigFromEnv reads the keys that declare an environment variable from getenv (os.Getenv
+// in the operator); unset or empty variables leave the key out, so its default applies.
+func (g *Graph) ConfigFromEnv(getenv func(string) string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, c := range g.Config {
+		if c.Env == "" {
+			continue
+		}
+		raw := strings.TrimSpace(getenv(c.Env))
+		if raw == "" {
+			continue
+		}
+		switch c.Type {
+		case "string":
+			out[c.Name] = raw
+		case "boolean":
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s=%q: expected true or false", c.Env, raw)
+			}
+			out[c.Name] = b
+		case "integer":
+			i, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s=%q: expected an integer", c.Env, raw)
+			}
+			out[c.Name] = i
+		}
+	}
+	return out, nil
+}

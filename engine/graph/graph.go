@@ -1,0 +1,138 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/loom-mcp/loom/engine/cel"
+	"github.com/loom-mcp/loom/engine/parse"
+	"github.com/loom-mcp/loom/engine/schema"
+)
+
+// Graph is a loaded, type-checked ResourceGraph.
+type Graph struct {
+	Name string
+	File string
+	// Instance is the kind the graph expands (an MCPServer).
+	Instance *schema.Kind
+	// Config declares the operator configuration, the `config` variable.
+	Config []parse.ConfigKey
+	// Vars in evaluation order: every var after the vars it reads.
+	Vars []*Var
+	// Checks the instance must pass before anything renders.
+	Checks []*Check
+	// Nodes in dependency order, declaration order breaking ties.
+	Nodes []*Node
+	// Status computes the instance's status; nil when the graph has none.
+	Status *Tree
+	// Schemas typed the graph; the controller uses them for apply comparisons.
+	Schemas *schema.Set
+	// CostBudget bounds the CEL cost of one render plus its status evaluation.
+	CostBudget uint64
+}
+
+// Var is one compiled named value.
+type Var struct {
+	Name  string
+	Value *Tree
+}
+
+// Check is one compiled rule on the instance.
+type Check struct {
+	Rule    *Expr
+	Field   string
+	Message string
+}
+
+// Node is one compiled resource.
+type Node struct {
+	ID   string
+	Kind *schema.Kind
+	// Deps are the ids whose observed objects this node's template or includeWhen read.
+	Deps []string
+	// Index is the node's position in the file.
+	Index       int
+	IncludeWhen []*Expr
+	ReadyWhen   []*Expr
+	Template    *Tree
+}
+
+// Expr is one compiled expression and where it came from.
+type Expr struct {
+	*cel.Program
+	Pos   parse.Pos
+	Owner string // "resource deployment", "vars.image", "status", "checks[0]"
+	Path  string // the field the expression sets, within its owner
+}
+
+// Tree is a compiled template value.
+type Tree struct {
+	Kind parse.ValueKind
+	// Static is set when nothing below needs evaluation; Value then holds the whole
+	// JSON value.
+	Static bool
+	Value  any
+	Expr   *Expr   // parse.Expr
+	Parts  []Part  // parse.Template
+	Keys   []string
+	Fields []*Tree // parse.Map, parallel to Keys
+	Items  []*Tree // parse.List
+}
+
+// Part is one piece of a string template.
+type Part struct {
+	Lit  string
+	Expr *Expr
+}
+
+// Node returns the node with the given id.
+func (g *Graph) Node(id string) (*Node, bool) {
+	for _, n := range g.Nodes {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+// Error is a problem in a graph that a person must fix: where it is, which resource or var,
+// which field, the expression, and what is wrong.
+type Error struct {
+	Pos   parse.Pos
+	Owner string
+	Path  string
+	Expr  string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: ", e.Pos)
+	if e.Owner != "" {
+		b.WriteString(e.Owner)
+		if e.Path != "" {
+			b.WriteString(", field " + e.Path)
+		}
+		b.WriteString(": ")
+	} else if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Msg)
+	if e.Expr != "" {
+		b.WriteString("\n    in ${" + e.Expr + "}")
+	}
+	return b.String()
+}
+
+// Errors is every problem found while loading one graph.
+type Errors []error
+
+func (l Errors) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n")
+}
+
+func (l Errors) Unwrap() []error { return l }

@@ -1,0 +1,462 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/google/cel-go/common/types"
+	apiservercel "k8s.io/apiserver/pkg/cel"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/loom-mcp/loom/engine/cel"
+	"github.com/loom-mcp/loom/engine/parse"
+	"github.com/loom-mcp/loom/engine/schema"
+)
+
+// DefaultCostBudget bounds the CEL cost of one render and its status together: room for a
+// hundred expressions at their full per-expression limit.
+const DefaultCostBudget = 100 * cel.DefaultCostLimit
+
+type options struct {
+	schemas    *schema.Set
+	costLimit  uint64
+	costBudget uint64
+}
+
+// Option configures Load.
+type Option func(*options)
+
+// WithSchemas types the graph with s (built-in kinds plus the CRDs added to it). Without
+// it, Load uses the built-in kinds only, and the instance kind must then be built in.
+func WithSchemas(s *schema.Set) Option { return func(o *options) { o.schemas = s } }
+
+// WithCostLimit sets the CEL cost limit of one evaluation of one expression.
+func WithCostLimit(n uint64) Option { return func(o *options) { o.costLimit = n } }
+
+// WithCostBudget sets the CEL cost one render (with its status) may spend in all.
+func WithCostBudget(n uint64) Option { return func(o *options) { o.costBudget = n } }
+
+// LoadFile reads and loads the graph at path.
+func LoadFile(path string, opts ...Option) (*Graph, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Load(path, data, opts...)
+}
+
+// Load parses, type-checks and compiles a ResourceGraph. file names it in errors. Every
+// problem found is returned at once, as Errors.
+func Load(file string, data []byte, opts ...Option) (*Graph, error) {
+	o := options{costLimit: cel.DefaultCostLimit, costBudget: DefaultCostBudget}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.schemas == nil {
+		s, err := schema.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		o.schemas = s
+	}
+	pg, err := parse.Parse(file, data)
+	if err != nil {
+		var pl parse.ErrorList
+		if errors.As(err, &pl) {
+			out := make(Errors, len(pl))
+			for i, e := range pl {
+				out[i] = e
+			}
+			return nil, out
+		}
+		return nil, err
+	}
+	l := &loader{pg: pg, schemas: o.schemas}
+	g := l.load(o)
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return g, nil
+}
+
+type loader struct {
+	pg      *parse.Graph
+	schemas *schema.Set
+	errs    Errors
+	ids     map[string]bool
+}
+
+func (l *loader) errorf(pos parse.Pos, owner, path, expr, format string, args ...any) {
+	l.errs = append(l.errs, &Error{Pos: pos, Owner: owner, Path: path, Expr: expr, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) load(o options) *Graph {
+	pg := l.pg
+	g := &Graph{Name: pg.Name, File: pg.File, Config: pg.Config, Schemas: l.schemas, CostBudget: o.costBudget}
+
+	// 1. Kinds: the instance's and each resource's, from the schemas.
+	inst, err := l.kind(pg.Instance.APIVersion, pg.Instance.Kind)
+	if err != nil {
+		l.errorf(pg.Instance.Pos, "", "spec.instance", "", "%v", err)
+		return g
+	}
+	g.Instance = inst
+	kinds := make([]*schema.Kind, len(pg.Resources))
+	l.ids = map[string]bool{}
+	for i, r := range pg.Resources {
+		l.ids[r.ID] = true
+		kinds[i] = l.resourceKind(r, inst.Namespaced)
+	}
+	if len(l.errs) > 0 {
+		return g
+	}
+
+	// 2. The environment: schema, config, and each resource id typed as its kind.
+	configType := l.configType()
+	declTypes := []*apiservercel.DeclType{inst.Type, configType}
+	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
+	vars := []cel.Variable{
+		{Name: "schema", Type: inst.Type.CelType()},
+		{Name: "config", Type: configType.CelType()},
+	}
+	for i, r := range pg.Resources {
+		if !seen[kinds[i].Type] {
+			seen[kinds[i].Type] = true
+			declTypes = append(declTypes, kinds[i].Type)
+		}
+		vars = append(vars, cel.Variable{Name: r.ID, Type: kinds[i].Type.CelType()})
+	}
+	env, err := cel.NewEnv(declTypes, vars, o.costLimit)
+	if err != nil {
+		l.errorf(parse.Pos{File: pg.File, Line: 1, Col: 1}, "", "", "", "%v", err)
+		return g
+	}
+
+	// 3. Vars, each after the vars it reads, each typed by its value.
+	env, g.Vars = l.vars(env)
+
+	// 4. Checks.
+	for i, c := range pg.Checks {
+		owner := fmt.Sprintf("checks[%d]", i)
+		if e := l.boolExpr(env, c.Rule, owner, "rule"); e != nil {
+			l.noResourceRefs(e, "a check runs before anything is rendered")
+			g.Checks = append(g.Checks, &Check{Rule: e, Field: c.Field, Message: c.Message})
+		}
+	}
+
+	// 5. Resources, then their order.
+	nodes := map[string]*Node{}
+	names := make([]string, len(pg.Resources))
+	deps := map[string][]string{}
+	for i, r := range pg.Resources {
+		n := l.node(env, r, kinds[i], i)
+		nodes[r.ID] = n
+		names[i] = r.ID
+		deps[r.ID] = n.Deps
+	}
+	ordered, err := order(names, deps)
+	if err != nil {
+		var ce *CycleError
+		if errors.As(err, &ce) {
+			first := pg.Resources[indexOf(names, ce.Cycle[0])]
+			l.errorf(first.Pos, "resource "+ce.Cycle[0], "", "", "%v: each resource reads the observed object of the next", err)
+		}
+	} else {
+		for _, id := range ordered {
+			g.Nodes = append(g.Nodes, nodes[id])
+		}
+	}
+
+	// 6. Status, which also sees ready.<id> and errors.
+	if pg.Status != nil {
+		statusVars := []cel.Variable{{Name: "errors", Type: types.NewListType(types.StringType)}}
+		for _, r := range pg.Resources {
+			statusVars = append(statusVars, cel.Variable{Name: "ready." + r.ID, Type: types.BoolType})
+		}
+		senv, err := env.Extend(statusVars...)
+		if err != nil {
+			l.errorf(pg.Status.Pos, "status", "", "", "%v", err)
+			return g
+		}
+		var target *apiservercel.DeclType
+		if f, ok := inst.Type.FindField("status"); ok {
+			target = f.Type
+		}
+		g.Status = l.tree(senv, pg.Status, target, "status", "")
+	}
+	return g
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return 0
+}
+
+func (l *loader) kind(apiVersion, kind string) (*schema.Kind, error) {
+	gv, err := k8sschema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, fmt.Errorf("apiVersion %q: %v", apiVersion, err)
+	}
+	return l.schemas.Kind(gv.WithKind(kind))
+}
+
+// resourceKind reads a template's apiVersion and kind, which must be literal, and checks
+// the parts of metadata the engine manages.
+func (l *loader) resourceKind(r parse.Resource, instanceNamespaced bool) *schema.Kind {
+	owner := "resource " + r.ID
+	if r.Template == nil || r.Template.Kind != parse.Map {
+		return nil
+	}
+	lits := map[string]string{}
+	var meta *parse.Value
+	for _, f := range r.Template.Fields {
+		switch f.Key {
+		case "apiVersion", "kind":
+			s, ok := f.Value.Scalar.(string)
+			if f.Value.Kind != parse.Literal || !ok {
+				l.errorf(f.Value.Pos, owner, f.Key, "", "%s must be a literal string: the kind of a resource is fixed when the graph loads", f.Key)
+				continue
+			}
+			lits[f.Key] = s
+		case "metadata":
+			meta = f.Value
+		}
+	}
+	if lits["apiVersion"] == "" || lits["kind"] == "" {
+		l.errorf(r.Template.Pos, owner, "", "", "the template needs apiVersion and kind")
+		return nil
+	}
+	k, err := l.kind(lits["apiVersion"], lits["kind"])
+	if err != nil {
+		l.errorf(r.Template.Pos, owner, "", "", "%v", err)
+		return nil
+	}
+	hasName := false
+	if meta != nil && meta.Kind == parse.Map {
+		for _, f := range meta.Fields {
+			switch f.Key {
+			case "name":
+				hasName = true
+			case "namespace":
+				l.errorf(f.Pos, owner, "metadata.namespace", "", "remove it: namespaced objects always land in the instance's namespace")
+			}
+		}
+	}
+	if !hasName {
+		l.errorf(r.Template.Pos, owner, "metadata.name", "", "the template needs metadata.name")
+	}
+	if instanceNamespaced && !k.Namespaced {
+		l.errorf(r.Template.Pos, owner, "", "", "%s is cluster-scoped: a namespaced instance cannot own it", lits["kind"])
+	}
+	return k
+}
+
+func (l *loader) configType() *apiservercel.DeclType {
+	fields := map[string]*apiservercel.DeclField{}
+	for _, c := range l.pg.Config {
+		t := apiservercel.StringType
+		switch c.Type {
+		case "boolean":
+			t = apiservercel.BoolType
+		case "integer":
+			t = apiservercel.IntType
+		}
+		fields[c.Name] = apiservercel.NewDeclField(c.Name, t, true, nil, nil)
+	}
+	return apiservercel.NewObjectType("loom.config", fields)
+}
+
+// vars compiles the vars in dependency order and returns the environment that declares
+// them all.
+func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
+	pv := l.pg.Vars
+	byName := map[string]parse.Var{}
+	names := make([]string, len(pv))
+	deps := map[string][]string{}
+	for i, v := range pv {
+		byName[v.Name] = v
+		names[i] = v.Name
+		for _, src := range sources(v.Value) {
+			refs, err := env.Parse(src.Text)
+			if err != nil {
+				continue // reported with its position when the var is compiled
+			}
+			for _, r := range refs {
+				if name, ok := strings.CutPrefix(r, "vars."); ok && !strings.Contains(name, ".") {
+					deps[v.Name] = append(deps[v.Name], name)
+				}
+			}
+		}
+	}
+	ordered, err := order(names, deps)
+	if err != nil {
+		var ce *CycleError
+		errors.As(err, &ce)
+		v := byName[ce.Cycle[0]]
+		l.errorf(v.Pos, "vars."+v.Name, "", "", "%v", err)
+		return env, nil
+	}
+	var out []*Var
+	for _, name := range ordered {
+		v := byName[name]
+		t := l.tree(env, v.Value, nil, "vars."+name, "")
+		for _, e := range exprs(t) {
+			l.noResourceRefs(e, "vars are computed before any object is observed; read observed objects in templates, readyWhen or status")
+		}
+		next, err := env.Extend(cel.Variable{Name: "vars." + name, Type: treeType(t)})
+		if err != nil {
+			l.errorf(v.Pos, "vars."+name, "", "", "%v", err)
+			continue
+		}
+		env = next
+		out = append(out, &Var{Name: name, Value: t})
+	}
+	return env, out
+}
+
+func (l *loader) noResourceRefs(e *Expr, why string) {
+	for _, r := range e.Refs {
+		if l.ids[r] {
+			l.errorf(e.Pos, e.Owner, e.Path, e.Source, "reads resource %q: %s", r, why)
+		}
+	}
+}
+
+// node compiles one resource.
+func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int) *Node {
+	owner := "resource " + r.ID
+	n := &Node{ID: r.ID, Kind: k, Index: index}
+	for i, v := range r.IncludeWhen {
+		if e := l.boolExpr(env, v, owner, fmt.Sprintf("includeWhen[%d]", i)); e != nil {
+			n.IncludeWhen = append(n.IncludeWhen, e)
+		}
+	}
+	for i, v := range r.ReadyWhen {
+		if e := l.boolExpr(env, v, owner, fmt.Sprintf("readyWhen[%d]", i)); e != nil {
+			n.ReadyWhen = append(n.ReadyWhen, e)
+		}
+	}
+	n.Template = l.tree(env, r.Template, k.Type, owner, "")
+	deps := map[string]bool{}
+	all := append(exprs(n.Template), n.IncludeWhen...)
+	for _, e := range all {
+		for _, ref := range e.Refs {
+			if ref == r.ID {
+				l.errorf(e.Pos, owner, e.Path, e.Source, "a resource's template cannot read its own observed object; use readyWhen or status for that")
+			} else if l.ids[ref] {
+				deps[ref] = true
+			}
+		}
+	}
+	for d := range deps {
+		n.Deps = append(n.Deps, d)
+	}
+	sort.Strings(n.Deps)
+	return n
+}
+
+func (l *loader) boolExpr(env *cel.Env, v *parse.Value, owner, path string) *Expr {
+	e := l.compile(env, v.Source, owner, path)
+	if e == nil {
+		return nil
+	}
+	if !e.Type.IsExactType(types.BoolType) && !isDyn(e.Type) {
+		l.errorf(e.Pos, owner, path, e.Source, "expected a bool, got %s", typeString(e.Type))
+		return nil
+	}
+	return e
+}
+
+func (l *loader) compile(env *cel.Env, src *parse.Source, owner, path string) *Expr {
+	prg, err := env.Compile(src.Text)
+	if err != nil {
+		l.errorf(src.Pos, owner, path, src.Text, "%s", explain(err, l.ids))
+		return nil
+	}
+	return &Expr{Program: prg, Pos: src.Pos, Owner: owner, Path: path}
+}
+
+// explain adds a hint to CEL's undeclared-reference errors: which names exist.
+func explain(err error, ids map[string]bool) string {
+	msg := err.Error()
+	if strings.Contains(msg, "undeclared reference") {
+		names := make([]string, 0, len(ids))
+		for id := range ids {
+			names = append(names, id)
+		}
+		sort.Strings(names)
+		msg += fmt.Sprintf("\n    (in scope: schema, config, vars.<name>, and the resource ids %s; status also sees ready.<id> and errors)", strings.Join(names, ", "))
+	}
+	return msg
+}
+
+// sources lists the expressions of a parsed value tree.
+func sources(v *parse.Value) []*parse.Source {
+	var out []*parse.Source
+	var walk func(*parse.Value)
+	walk = func(v *parse.Value) {
+		switch v.Kind {
+		case parse.Expr:
+			out = append(out, v.Source)
+		case parse.Template:
+			for _, p := range v.Parts {
+				if p.Source != nil {
+					out = append(out, p.Source)
+				}
+			}
+		case parse.Map:
+			for _, f := range v.Fields {
+				walk(f.Value)
+			}
+		case parse.List:
+			for _, it := range v.Items {
+				walk(it)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// exprs lists the compiled expressions of a tree.
+func exprs(t *Tree) []*Expr {
+	if t == nil {
+		return nil
+	}
+	var out []*Expr
+	var walk func(*Tree)
+	walk = func(t *Tree) {
+		if t == nil || t.Static {
+			return
+		}
+		switch t.Kind {
+		case parse.Expr:
+			if t.Expr != nil {
+				out = append(out, t.Expr)
+			}
+		case parse.Template:
+			for _, p := range t.Parts {
+				if p.Expr != nil {
+					out = append(out, p.Expr)
+				}
+			}
+		case parse.Map:
+			for _, f := range t.Fields {
+				walk(f)
+			}
+		case parse.List:
+			for _, it := range t.Items {
+				walk(it)
+			}
+		}
+	}
+	walk(t)
+	return out
+}

@@ -1,0 +1,499 @@
+package parse
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+const (
+	// APIVersion and KindName identify a ResourceGraph document.
+	APIVersion = "loom.dev/v1alpha1"
+	KindName   = "ResourceGraph"
+)
+
+// Reserved names are the variables every expression sees; no id or var may take them.
+var Reserved = map[string]bool{"schema": true, "config": true, "vars": true, "ready": true, "errors": true}
+
+// CEL's reserved words cannot name a variable either.
+var celReserved = map[string]bool{
+	"as": true, "break": true, "const": true, "continue": true, "else": true, "false": true,
+	"for": true, "function": true, "if": true, "import": true, "in": true, "let": true,
+	"loop": true, "package": true, "namespace": true, "null": true, "return": true,
+	"true": true, "var": true, "void": true, "while": true,
+}
+
+var lowerCamel = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+// Parse reads one ResourceGraph document. file names it in errors. All errors found are
+// returned together as an ErrorList.
+func Parse(file string, data []byte) (*Graph, error) {
+	p := &parser{file: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, ErrorList{yamlError(file, err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty document: expected a ResourceGraph"}}
+	}
+	g := p.graph(doc.Content[0])
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return g, nil
+}
+
+type parser struct {
+	file string
+	errs ErrorList
+}
+
+func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
+
+func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: p.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// fields returns the keys of a mapping node in order, reporting keys not in allowed.
+func (p *parser) fields(n *yaml.Node, path string, allowed ...string) map[string]*yaml.Node {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "expected a mapping, got %s", describe(n))
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		if len(allowed) > 0 && !contains(allowed, key) {
+			p.errorf(k, join(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
+			continue
+		}
+		if _, dup := out[key]; dup {
+			p.errorf(k, join(path, key), "duplicate key %q", key)
+			continue
+		}
+		out[key] = v
+	}
+	return out
+}
+
+func (p *parser) str(n *yaml.Node, path string) string {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		p.errorf(n, path, "expected a string, got %s", describe(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (p *parser) graph(root *yaml.Node) *Graph {
+	g := &Graph{File: p.file}
+	top := p.fields(root, "", "apiVersion", "kind", "metadata", "spec")
+	if top == nil {
+		return g
+	}
+	if v, ok := top["apiVersion"]; !ok || p.str(v, "apiVersion") != APIVersion {
+		p.errorf(root, "apiVersion", "expected apiVersion: %s", APIVersion)
+	}
+	if v, ok := top["kind"]; !ok || p.str(v, "kind") != KindName {
+		p.errorf(root, "kind", "expected kind: %s", KindName)
+	}
+	if md, ok := top["metadata"]; ok {
+		if m := p.fields(md, "metadata", "name", "labels", "annotations"); m != nil && m["name"] != nil {
+			g.Name = p.str(m["name"], "metadata.name")
+		}
+	}
+	spec, ok := top["spec"]
+	if !ok {
+		p.errorf(root, "spec", "missing spec")
+		return g
+	}
+	s := p.fields(spec, "spec", "instance", "config", "vars", "checks", "resources", "status")
+	if s == nil {
+		return g
+	}
+	if n, ok := s["instance"]; ok {
+		g.Instance = p.typeRef(n, "spec.instance")
+	} else {
+		p.errorf(spec, "spec.instance", "missing spec.instance: the apiVersion and kind this graph expands")
+	}
+	if n, ok := s["config"]; ok {
+		g.Config = p.config(n)
+	}
+	if n, ok := s["vars"]; ok {
+		g.Vars = p.vars(n)
+	}
+	if n, ok := s["checks"]; ok {
+		g.Checks = p.checks(n)
+	}
+	if n, ok := s["resources"]; ok {
+		g.Resources = p.resources(n)
+	} else {
+		p.errorf(spec, "spec.resources", "missing spec.resources: a graph needs at least one resource")
+	}
+	if n, ok := s["status"]; ok {
+		g.Status = p.value(n, "spec.status")
+		if g.Status.Kind != Map {
+			p.errorf(n, "spec.status", "expected a mapping of status fields")
+		}
+	}
+	return g
+}
+
+func (p *parser) typeRef(n *yaml.Node, path string) TypeRef {
+	f := p.fields(n, path, "apiVersion", "kind")
+	t := TypeRef{Pos: p.pos(n)}
+	if f == nil {
+		return t
+	}
+	if f["apiVersion"] == nil || f["kind"] == nil {
+		p.errorf(n, path, "needs apiVersion and kind")
+		return t
+	}
+	t.APIVersion = p.str(f["apiVersion"], path+".apiVersion")
+	t.Kind = p.str(f["kind"], path+".kind")
+	return t
+}
+
+func (p *parser) config(n *yaml.Node) []ConfigKey {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "spec.config", "expected a mapping of configuration keys")
+		return nil
+	}
+	var out []ConfigKey
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		path := "spec.config." + k.Value
+		p.checkName(k, path, k.Value, "config key")
+		f := p.fields(v, path, "type", "default", "env", "description")
+		if f == nil {
+			continue
+		}
+		c := ConfigKey{Name: k.Value, Pos: p.pos(k), Type: "string"}
+		if t, ok := f["type"]; ok {
+			c.Type = p.str(t, path+".type")
+		}
+		switch c.Type {
+		case "string":
+			c.Default = ""
+		case "boolean":
+			c.Default = false
+		case "integer":
+			c.Default = int64(0)
+		default:
+			p.errorf(f["type"], path+".type", "type %q: expected string, boolean or integer", c.Type)
+		}
+		if d, ok := f["default"]; ok {
+			val := p.value(d, path+".default")
+			if val.Kind != Literal || !scalarIs(val.Scalar, c.Type) {
+				p.errorf(d, path+".default", "default must be a literal %s", c.Type)
+			} else {
+				c.Default = val.Scalar
+			}
+		}
+		if e, ok := f["env"]; ok {
+			c.Env = p.str(e, path+".env")
+		}
+		if d, ok := f["description"]; ok {
+			c.Description = p.str(d, path+".description")
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func scalarIs(v any, typ string) bool {
+	switch v.(type) {
+	case string:
+		return typ == "string"
+	case bool:
+		return typ == "boolean"
+	case int64:
+		return typ == "integer"
+	}
+	return false
+}
+
+func (p *parser) vars(n *yaml.Node) []Var {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "spec.vars", "expected a mapping of named values")
+		return nil
+	}
+	var out []Var
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		path := "spec.vars." + k.Value
+		p.checkName(k, path, k.Value, "var")
+		if seen[k.Value] {
+			p.errorf(k, path, "duplicate var %q", k.Value)
+		}
+		seen[k.Value] = true
+		out = append(out, Var{Name: k.Value, Pos: p.pos(k), Value: p.value(v, path)})
+	}
+	return out
+}
+
+func (p *parser) checks(n *yaml.Node) []Check {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "spec.checks", "expected a list of checks")
+		return nil
+	}
+	var out []Check
+	for i, item := range n.Content {
+		path := fmt.Sprintf("spec.checks[%d]", i)
+		f := p.fields(item, path, "rule", "field", "message")
+		if f == nil {
+			continue
+		}
+		c := Check{Pos: p.pos(item)}
+		if f["rule"] == nil || f["message"] == nil {
+			p.errorf(item, path, "a check needs rule and message")
+			continue
+		}
+		c.Rule = p.expr(f["rule"], path+".rule")
+		c.Message = p.str(f["message"], path+".message")
+		if fld, ok := f["field"]; ok {
+			c.Field = p.str(fld, path+".field")
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (p *parser) resources(n *yaml.Node) []Resource {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "spec.resources", "expected a list of resources")
+		return nil
+	}
+	var out []Resource
+	seen := map[string]Pos{}
+	for i, item := range n.Content {
+		path := fmt.Sprintf("spec.resources[%d]", i)
+		f := p.fields(item, path, "id", "includeWhen", "readyWhen", "template")
+		if f == nil {
+			continue
+		}
+		r := Resource{Pos: p.pos(item)}
+		if idn, ok := f["id"]; ok {
+			r.ID = p.str(idn, path+".id")
+			p.checkName(idn, path+".id", r.ID, "resource id")
+			if prev, dup := seen[r.ID]; dup {
+				p.errorf(idn, path+".id", "duplicate resource id %q (first at %s)", r.ID, prev)
+			}
+			seen[r.ID] = p.pos(idn)
+			path = fmt.Sprintf("spec.resources[%s]", r.ID)
+		} else {
+			p.errorf(item, path, "a resource needs an id")
+		}
+		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
+		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")
+		if t, ok := f["template"]; ok {
+			r.Template = p.value(t, path+".template")
+			if r.Template.Kind != Map {
+				p.errorf(t, path+".template", "expected an object template (a mapping with apiVersion and kind)")
+			}
+		} else {
+			p.errorf(item, path, "a resource needs a template")
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (p *parser) exprList(n *yaml.Node, path string) []*Value {
+	if n == nil {
+		return nil
+	}
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, path, "expected a list of ${...} expressions")
+		return nil
+	}
+	var out []*Value
+	for i, item := range n.Content {
+		if v := p.expr(item, fmt.Sprintf("%s[%d]", path, i)); v != nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// expr reads a value that must be exactly one ${...} expression.
+func (p *parser) expr(n *yaml.Node, path string) *Value {
+	v := p.value(n, path)
+	if v.Kind != Expr {
+		p.errorf(n, path, "expected one ${...} expression")
+		return nil
+	}
+	return v
+}
+
+func (p *parser) checkName(n *yaml.Node, path, name, what string) {
+	switch {
+	case !lowerCamel.MatchString(name):
+		p.errorf(n, path, "%s %q: must be lowerCamelCase letters and digits (a CEL identifier)", what, name)
+	case Reserved[name] || celReserved[name]:
+		p.errorf(n, path, "%s %q: the name is reserved", what, name)
+	}
+}
+
+// value converts any YAML node into a template Value.
+func (p *parser) value(n *yaml.Node, path string) *Value {
+	n = resolve(n)
+	v := &Value{Pos: p.pos(n)}
+	switch n.Kind {
+	case yaml.MappingNode:
+		v.Kind = Map
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+				p.errorf(k, path, "map keys must be plain strings (no merge keys or complex keys)")
+				continue
+			}
+			if strings.Contains(k.Value, "${") {
+				p.errorf(k, join(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
+				continue
+			}
+			if seen[k.Value] {
+				p.errorf(k, join(path, k.Value), "duplicate key %q", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], join(path, k.Value))})
+		}
+	case yaml.SequenceNode:
+		v.Kind = List
+		for i, item := range n.Content {
+			v.Items = append(v.Items, p.value(item, fmt.Sprintf("%s[%d]", path, i)))
+		}
+	case yaml.ScalarNode:
+		p.scalar(n, path, v)
+	default:
+		p.errorf(n, path, "unsupported YAML node")
+	}
+	return v
+}
+
+func (p *parser) scalar(n *yaml.Node, path string, v *Value) {
+	v.Kind = Literal
+	switch n.Tag {
+	case "!!null":
+		v.Scalar = nil
+	case "!!bool", "!!int", "!!float":
+		var x any
+		if err := n.Decode(&x); err != nil {
+			p.errorf(n, path, "%v", err)
+			return
+		}
+		if i, ok := x.(int); ok {
+			x = int64(i)
+		}
+		v.Scalar = x
+	case "!!str":
+		segs, err := Scan(n.Value)
+		if err != nil {
+			se := err.(*ScanError)
+			p.errs = append(p.errs, &Error{Pos: p.offsetPos(n, se.Offset), Path: path, Msg: se.Msg})
+			return
+		}
+		if src, ok := Standalone(segs); ok {
+			v.Kind = Expr
+			v.Source = &Source{Text: src, Pos: p.offsetPos(n, segs[0].Offset)}
+			return
+		}
+		hasExpr := false
+		for _, s := range segs {
+			if s.IsExpr {
+				hasExpr = true
+				v.Parts = append(v.Parts, Part{Source: &Source{Text: s.Expr, Pos: p.offsetPos(n, s.Offset)}})
+			} else {
+				v.Parts = append(v.Parts, Part{Lit: s.Lit})
+			}
+		}
+		if hasExpr {
+			v.Kind = Template
+			return
+		}
+		// Escapes ($${) were resolved by Scan.
+		v.Scalar = ""
+		if len(segs) == 1 {
+			v.Scalar = segs[0].Lit
+		}
+	default:
+		p.errorf(n, path, "unsupported YAML tag %s", n.Tag)
+	}
+}
+
+// offsetPos is the position of byte off of a scalar's value. Exact for single-line plain
+// and quoted scalars; for block scalars it is the scalar's own position.
+func (p *parser) offsetPos(n *yaml.Node, off int) Pos {
+	pos := p.pos(n)
+	if strings.Contains(n.Value[:min(off, len(n.Value))], "\n") || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return pos
+	}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		pos.Col++
+	}
+	pos.Col += off
+	return pos
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError places a YAML syntax error on its line. The most common one in graphs is an
+// unquoted expression holding ": " (a map literal or a ternary): the hint says to quote it.
+func yamlError(file string, err error) *Error {
+	e := &Error{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "not valid YAML: " + err.Error()}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		fmt.Sscan(m[1], &e.Pos.Line)
+		e.Msg = "not valid YAML: " + m[2]
+		if strings.Contains(m[2], "mapping values are not allowed") {
+			e.Msg += " (an unquoted ${...} containing \": \" reads as a YAML map: quote the whole value)"
+		}
+	}
+	return e
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%s %q", strings.TrimPrefix(n.Tag, "!!"), n.Value)
+	}
+	return "something else"
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,135 @@
+package parse
+
+import "fmt"
+
+// Pos is a place in a graph file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// ValueKind says what a template node is.
+type ValueKind int
+
+const (
+	Literal  ValueKind = iota // a scalar written as is: string, int64, float64, bool or nil
+	Expr                      // the whole value is one ${...}: it takes the expression's type
+	Template                  // a string with ${...} parts: always a string
+	Map
+	List
+)
+
+// Value is one node of a template tree as written.
+type Value struct {
+	Pos  Pos
+	Kind ValueKind
+
+	Scalar any      // Literal
+	Source *Source  // Expr
+	Parts  []Part   // Template
+	Fields []Field  // Map, in document order
+	Items  []*Value // List
+}
+
+// Field is one key of a map node.
+type Field struct {
+	Key   string
+	Pos   Pos
+	Value *Value
+}
+
+// Part is a piece of a string template: literal text or an expression.
+type Part struct {
+	Lit    string
+	Source *Source
+}
+
+// Source is the text of one expression and where it starts.
+type Source struct {
+	Text string
+	Pos  Pos
+}
+
+// Graph is a parsed ResourceGraph.
+type Graph struct {
+	File      string
+	Name      string
+	Instance  TypeRef
+	Config    []ConfigKey
+	Vars      []Var
+	Checks    []Check
+	Resources []Resource
+	Status    *Value // a Map, or nil
+}
+
+// TypeRef names a kind.
+type TypeRef struct {
+	APIVersion string
+	Kind       string
+	Pos        Pos
+}
+
+// ConfigKey declares one key of the operator configuration, the `config` variable.
+type ConfigKey struct {
+	Name        string
+	Type        string // string, boolean or integer
+	Default     any    // of Type; the zero value when not given
+	Env         string // the operator's environment variable that sets it, if any
+	Description string
+	Pos         Pos
+}
+
+// Var is one named value, vars.<Name> in expressions.
+type Var struct {
+	Name  string
+	Pos   Pos
+	Value *Value
+}
+
+// Check is a rule the instance must satisfy before anything is rendered. When Rule is
+// false, rendering yields no objects and Message names the Field to fix.
+type Check struct {
+	Rule    *Value // an Expr
+	Field   string
+	Message string
+	Pos     Pos
+}
+
+// Resource is one node of the graph: a template for one object.
+type Resource struct {
+	ID          string
+	Pos         Pos
+	IncludeWhen []*Value // each an Expr
+	ReadyWhen   []*Value // each an Expr
+	Template    *Value   // a Map
+}
+
+// Error is a problem a person must fix in a graph file.
+type Error struct {
+	Pos  Pos
+	Path string // where in the document, e.g. spec.resources[deployment].template.spec.replicas
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Pos, e.Path, e.Msg)
+}
+
+// ErrorList is every error found in one file, in document order.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	s := ""
+	for i, e := range l {
+		if i > 0 {
+			s += "\n"
+		}
+		s += e.Error()
+	}
+	return s
+}

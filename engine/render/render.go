@@ -1,0 +1,415 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+
+	"github.com/loom-mcp/loom/engine/cel"
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/parse"
+)
+
+// Input is everything a render reads.
+type Input struct {
+	// Instance is the object the graph expands, as the API server returns it (defaults
+	// applied).
+	Instance map[string]any
+	// Config is the operator configuration; missing keys take the graph's defaults.
+	Config map[string]any
+	// Observed holds the objects last seen in the cluster, by node id.
+	Observed map[string]map[string]any
+	// Validate checks every rendered object against its kind's schema. The API server
+	// does the same on apply; the CLI and the golden tests turn it on to fail early.
+	Validate bool
+}
+
+// State is what happened to one node.
+type State string
+
+const (
+	// Rendered: the desired object is in Node.Object.
+	Rendered State = "Rendered"
+	// Skipped: an includeWhen was false, or a node it reads was skipped. Its object, if
+	// one exists, should be pruned.
+	Skipped State = "Skipped"
+	// Waiting: it reads an object that has not been observed yet.
+	Waiting State = "Waiting"
+	// Failed: an expression failed, or a check on the instance did. Its object, if one
+	// exists, must be left as it is.
+	Failed State = "Error"
+)
+
+// Node is the outcome for one node of the graph.
+type Node struct {
+	ID     string
+	State  State
+	Object map[string]any // Rendered only
+	Reason string         // why, for every state but Rendered
+}
+
+// Result is the outcome of one render.
+type Result struct {
+	// Nodes in the graph's order.
+	Nodes []Node
+	// Invalid is set when a check on the instance failed: nothing was rendered.
+	Invalid bool
+	// Errors are what a person should read: failed checks (field: message) and evaluation
+	// errors. Status expressions see them as `errors`.
+	Errors []string
+	// Vars holds the evaluated vars, for the status evaluation that follows.
+	Vars map[string]any
+	// Config is the completed configuration.
+	Config map[string]any
+	// Budget is what is left of the render's CEL cost budget; status evaluation spends
+	// from it too.
+	Budget *cel.Budget
+
+	varErrs map[string]error
+}
+
+// Node returns the result for id.
+func (r *Result) Node(id string) (Node, bool) {
+	for _, n := range r.Nodes {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// EvalError is an expression that failed at render time.
+type EvalError struct {
+	Expr *graph.Expr
+	Err  error
+}
+
+func (e *EvalError) Error() string {
+	where := e.Expr.Owner
+	if e.Expr.Path != "" {
+		where += ", field " + e.Expr.Path
+	}
+	return fmt.Sprintf("%s: %s: ${%s}: %v", e.Expr.Pos, where, e.Expr.Source, e.Err)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Render computes the desired objects of g for in. The returned error is for problems
+// with the input itself (a bad config); problems with expressions land in the Result.
+func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
+	cfg, err := g.ConfigValues(in.Config)
+	if err != nil {
+		return nil, err
+	}
+	r := &Evaluator{
+		ctx:    ctx,
+		budget: &cel.Budget{Remaining: g.CostBudget},
+		scope: &scope{
+			instance: in.Instance,
+			config:   cfg,
+			vars:     make(map[string]any, len(g.Vars)),
+			observed: in.Observed,
+		},
+		varErrs: map[string]error{},
+	}
+	res := &Result{Vars: r.scope.vars, Config: cfg, Budget: r.budget, Nodes: make([]Node, 0, len(g.Nodes)), varErrs: r.varErrs}
+
+	// 1. Vars, in order. A failed var fails whatever reads it.
+	for _, v := range g.Vars {
+		val, present, err := r.varValue(v.Value)
+		switch {
+		case err != nil:
+			r.varErrs[v.Name] = err
+			res.Errors = append(res.Errors, err.Error())
+		case present:
+			r.scope.vars[v.Name] = val
+		}
+	}
+
+	// 2. Checks: a failed one means the instance cannot work; render nothing.
+	for _, c := range g.Checks {
+		ok, err := r.boolean(c.Rule)
+		if err != nil {
+			res.Errors = append(res.Errors, err.Error())
+			ok = false
+		} else if !ok {
+			msg := c.Message
+			if c.Field != "" {
+				msg = c.Field + ": " + msg
+			}
+			res.Errors = append(res.Errors, msg)
+		}
+		res.Invalid = res.Invalid || !ok
+	}
+	if res.Invalid {
+		for _, n := range g.Nodes {
+			res.Nodes = append(res.Nodes, Node{ID: n.ID, State: Failed, Reason: "the instance failed a check: " + strings.Join(res.Errors, "; ")})
+		}
+		return res, nil
+	}
+
+	// 3. Nodes in dependency order.
+	states := make(map[string]State, len(g.Nodes))
+	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
+	for _, n := range g.Nodes {
+		out := r.node(n, states, namespace, in, g)
+		states[n.ID] = out.State
+		if out.State == Failed {
+			res.Errors = append(res.Errors, out.Reason)
+		}
+		res.Nodes = append(res.Nodes, out)
+	}
+	return res, nil
+}
+
+// Evaluator evaluates compiled expressions and trees over one render's scope. Render uses
+// one for the desired objects; StatusEvaluator makes one for readiness and status.
+type Evaluator struct {
+	ctx     context.Context
+	budget  *cel.Budget
+	scope   *scope
+	varErrs map[string]error
+	// fieldError, when set, decides what a failed map field does: true leaves the field
+	// out and goes on. Status uses it so that one pending field does not sink the rest.
+	fieldError func(error) bool
+}
+
+// StatusEvaluator returns an Evaluator over everything status expressions see: the
+// render's scope plus ready.<id> and errors. fieldError decides, for each map field that
+// fails, whether to leave it out and go on (true) or fail the whole tree.
+func StatusEvaluator(ctx context.Context, in Input, res *Result, ready map[string]bool, errs []string, fieldError func(error) bool) *Evaluator {
+	return &Evaluator{
+		ctx:    ctx,
+		budget: res.Budget,
+		scope: &scope{
+			instance: in.Instance,
+			config:   res.Config,
+			vars:     res.Vars,
+			observed: in.Observed,
+			ready:    ready,
+			errors:   errs,
+			status:   true,
+		},
+		varErrs:    res.varErrs,
+		fieldError: fieldError,
+	}
+}
+
+// Tree evaluates a compiled template value: (JSON value, present, error).
+func (r *Evaluator) Tree(t *graph.Tree) (any, bool, error) { return r.eval(t) }
+
+// Bool evaluates an expression that must yield a bool.
+func (r *Evaluator) Bool(e *graph.Expr) (bool, error) { return r.boolean(e) }
+
+func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace string, in Input, g *graph.Graph) Node {
+	out := Node{ID: n.ID}
+	for _, d := range n.Deps {
+		switch states[d] {
+		case Skipped:
+			out.State, out.Reason = Skipped, "reads "+d+", which is skipped"
+			return out
+		case Failed:
+			out.State, out.Reason = Failed, "reads "+d+", which failed"
+			return out
+		}
+	}
+	for _, d := range n.Deps {
+		if in.Observed[d] == nil {
+			out.State, out.Reason = Waiting, "waiting for "+d+" to be observed"
+			return out
+		}
+	}
+	for _, e := range n.IncludeWhen {
+		ok, err := r.boolean(e)
+		if err != nil {
+			out.State, out.Reason = Failed, err.Error()
+			return out
+		}
+		if !ok {
+			out.State, out.Reason = Skipped, "includeWhen ${"+e.Source+"} is false"
+			return out
+		}
+	}
+	v, _, err := r.eval(n.Template)
+	if err != nil {
+		out.State, out.Reason = Failed, err.Error()
+		return out
+	}
+	obj, _ := v.(map[string]any)
+	if n.Kind.Namespaced {
+		meta, _ := obj["metadata"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+			obj["metadata"] = meta
+		}
+		meta["namespace"] = namespace
+	}
+	if in.Validate {
+		if err := g.Schemas.Validate(obj); err != nil {
+			out.State, out.Reason = Failed, fmt.Sprintf("resource %s: the rendered object does not fit its schema: %v", n.ID, err)
+			return out
+		}
+	}
+	out.State, out.Object = Rendered, obj
+	return out
+}
+
+// varValue evaluates a var. Vars that are one expression keep their CEL value, so that an
+// optional stays optional for the expressions that read it.
+func (r *Evaluator) varValue(t *graph.Tree) (any, bool, error) {
+	if t.Kind == parse.Expr && t.Expr != nil {
+		v, err := r.run(t.Expr)
+		if err != nil {
+			return nil, false, err
+		}
+		if v == types.NullValue {
+			return nil, false, nil
+		}
+		return v, true, nil
+	}
+	return r.eval(t)
+}
+
+// eval computes a template value: (JSON value, present, error). A value that is not
+// present is left out of its parent.
+func (r *Evaluator) eval(t *graph.Tree) (any, bool, error) {
+	if t.Static {
+		return cel.CopyJSON(t.Value), t.Value != nil, nil
+	}
+	switch t.Kind {
+	case parse.Expr:
+		v, err := r.run(t.Expr)
+		if err != nil {
+			return nil, false, err
+		}
+		out, present, err := cel.ToJSON(v)
+		if err != nil {
+			return nil, false, &EvalError{Expr: t.Expr, Err: err}
+		}
+		return out, present, nil
+	case parse.Template:
+		var b strings.Builder
+		for _, p := range t.Parts {
+			if p.Expr == nil {
+				b.WriteString(p.Lit)
+				continue
+			}
+			v, err := r.run(p.Expr)
+			if err != nil {
+				return nil, false, err
+			}
+			s, err := format(v)
+			if err != nil {
+				return nil, false, &EvalError{Expr: p.Expr, Err: err}
+			}
+			b.WriteString(s)
+		}
+		return b.String(), true, nil
+	case parse.Map:
+		m := make(map[string]any, len(t.Keys))
+		for i, k := range t.Keys {
+			v, present, err := r.eval(t.Fields[i])
+			if err != nil {
+				if r.fieldError != nil && r.fieldError(err) {
+					continue
+				}
+				return nil, false, err
+			}
+			if present {
+				m[k] = v
+			}
+		}
+		return m, true, nil
+	case parse.List:
+		l := make([]any, 0, len(t.Items))
+		for _, it := range t.Items {
+			v, present, err := r.eval(it)
+			if err != nil {
+				return nil, false, err
+			}
+			if present {
+				l = append(l, v)
+			}
+		}
+		return l, true, nil
+	}
+	return cel.CopyJSON(t.Value), t.Value != nil, nil
+}
+
+func (r *Evaluator) boolean(e *graph.Expr) (bool, error) {
+	v, err := r.run(e)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(types.Bool)
+	if !ok {
+		return false, &EvalError{Expr: e, Err: fmt.Errorf("expected a bool, got %s", v.Type())}
+	}
+	return bool(b), nil
+}
+
+// ErrPending marks an expression that reads an object not observed yet.
+var ErrPending = errors.New("waiting for data")
+
+func (r *Evaluator) run(e *graph.Expr) (ref.Val, error) {
+	for _, ref := range e.Refs {
+		if name, ok := strings.CutPrefix(ref, "vars."); ok {
+			if err := r.varErrs[name]; err != nil {
+				return nil, &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
+			}
+		}
+	}
+	for _, ref := range e.Refs {
+		if !builtinName(ref) && r.scope.observed[ref] == nil {
+			return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
+		}
+	}
+	v, err := e.Eval(r.ctx, r.scope, r.budget)
+	if err != nil {
+		return nil, &EvalError{Expr: e, Err: err}
+	}
+	return v, nil
+}
+
+// builtinName reports whether a variable is one every expression has, as opposed to a
+// resource id.
+func builtinName(name string) bool {
+	return name == "schema" || name == "config" || name == "errors" ||
+		strings.HasPrefix(name, "vars.") || strings.HasPrefix(name, "ready.")
+}
+
+// format prints one value embedded in a string template.
+func format(v ref.Val) (string, error) {
+	switch x := v.(type) {
+	case types.String:
+		return string(x), nil
+	case types.Int:
+		return strconv.FormatInt(int64(x), 10), nil
+	case types.Uint:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case types.Double:
+		return strconv.FormatFloat(float64(x), 'f', -1, 64), nil
+	case types.Bool:
+		return strconv.FormatBool(bool(x)), nil
+	case types.Null:
+		return "", nil
+	}
+	return "", fmt.Errorf("cannot embed a %s in a string", v.Type())
+}
+
+func nested(obj map[string]any, keys ...string) any {
+	var cur any = obj
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}

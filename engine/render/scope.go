@@ -1,0 +1,44 @@
+package render
+
+import (
+	"strings"
+
+	"github.com/google/cel-go/interpreter"
+)
+
+// scope is what expressions see: one per render, passed to every program as its
+// activation, so evaluation allocates no maps of its own.
+type scope struct {
+	instance map[string]any
+	config   map[string]any
+	vars     map[string]any
+	observed map[string]map[string]any
+	// Status only.
+	ready  map[string]bool
+	errors []string
+	status bool
+}
+
+var _ interpreter.Activation = (*scope)(nil)
+
+func (s *scope) ResolveName(name string) (any, bool) {
+	switch name {
+	case "schema":
+		return s.instance, true
+	case "config":
+		return s.config, true
+	case "errors":
+		return s.errors, s.status
+	}
+	if rest, ok := strings.CutPrefix(name, "vars."); ok {
+		v, ok := s.vars[rest]
+		return v, ok
+	}
+	if rest, ok := strings.CutPrefix(name, "ready."); ok && s.status {
+		return s.ready[rest], true
+	}
+	o, ok := s.observed[name]
+	return o, ok && o != nil
+}
+
+func (s *scope) Parent() interpreter.Activation { return nil }
