@@ -72,8 +72,8 @@ type Tree struct {
 	// JSON value.
 	Static bool
 	Value  any
-	Expr   *Expr   // parse.Expr
-	Parts  []Part  // parse.Template
+	Expr   *Expr  // parse.Expr
+	Parts  []Part // parse.Template
 	Keys   []string
 	Fields []*Tree // parse.Map, parallel to Keys
 	Items  []*Tree // parse.List

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/common/types"
-	apiservercel "k8s.io/apiserver/pkg/cel"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	apiservercel "k8s.io/apiserver/pkg/cel"
 
 	"github.com/loom-mcp/loom/engine/cel"
 	"github.com/loom-mcp/loom/engine/parse"
