@@ -24,6 +24,9 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newLocalCmd(),
+		newRenderCmd(),
+		newValidateCmd(),
 	// subcommands, one file each
 	)
 	return root

@@ -42,6 +42,7 @@ type Variable struct {
 type Env struct {
 	env       *cel.Env
 	costLimit uint64
+	declared  map[string]bool
 }
 
 // NewEnv builds the environment of one graph: the Kubernetes base libraries, the object
@@ -62,7 +63,11 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 	if costLimit == 0 {
 		costLimit = DefaultCostLimit
 	}
-	return &Env{env: set.NewExpressionsEnv(), costLimit: costLimit}, nil
+	declared := make(map[string]bool, len(vars))
+	for _, v := range vars {
+		declared[v.Name] = true
+	}
+	return &Env{env: set.NewExpressionsEnv(), costLimit: costLimit, declared: declared}, nil
 }
 
 // Extend adds variables.
@@ -75,7 +80,14 @@ func (e *Env) Extend(vars ...Variable) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Env{env: env, costLimit: e.costLimit}, nil
+	declared := make(map[string]bool, len(e.declared)+len(vars))
+	for n := range e.declared {
+		declared[n] = true
+	}
+	for _, v := range vars {
+		declared[v.Name] = true
+	}
+	return &Env{env: env, costLimit: e.costLimit, declared: declared}, nil
 }
 
 // CompileError is a syntax or type error in one expression.
@@ -94,7 +106,9 @@ func (e *Env) Compile(src string) (*Program, error) {
 	}
 	prg, err := e.env.Program(ast,
 		cel.CostLimit(e.costLimit),
-		cel.InterruptCheckFrequency(100),
+		// Check the context on every comprehension step: with a coarser frequency, an
+		// interrupted inner loop stops only itself, and nested loops run on for seconds.
+		cel.InterruptCheckFrequency(1),
 		cel.EvalOptions(cel.OptOptimize, cel.OptTrackCost),
 	)
 	if err != nil {
@@ -103,7 +117,7 @@ func (e *Env) Compile(src string) (*Program, error) {
 	return &Program{
 		Source: src,
 		Type:   ast.OutputType(),
-		Refs:   references(ast),
+		Refs:   references(ast, e.declared),
 		prg:    prg,
 	}, nil
 }
@@ -129,7 +143,7 @@ func cleanIssues(s string) string {
 				line = parts[2]
 			}
 		}
-		out = append(out, line)
+		out = append(out, strings.ReplaceAll(line, " (in container '')", ""))
 	}
 	return strings.Join(out, "\n")
 }

@@ -61,11 +61,12 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	return val, nil
 }
 
-// references lists the variables a checked expression reads.
-func references(a *cel.Ast) []string {
+// references lists the declared variables a checked expression reads (not comprehension
+// variables).
+func references(a *cel.Ast, declared map[string]bool) []string {
 	seen := map[string]bool{}
 	for _, r := range a.NativeRep().ReferenceMap() {
-		if r.Name != "" && len(r.OverloadIDs) == 0 {
+		if declared[r.Name] && len(r.OverloadIDs) == 0 {
 			seen[r.Name] = true
 		}
 	}

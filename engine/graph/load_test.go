@@ -1,0 +1,285 @@
+package graph_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/schema"
+)
+
+// schemas types graphs with the built-in kinds and the engine's test CRD (kind App).
+func schemas(t testing.TB) *schema.Set {
+	t.Helper()
+	s, err := schema.Builtin()
+	require.NoError(t, err)
+	crd, err := os.ReadFile("../../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	_, err = s.AddCRD(crd, "crd.yaml")
+	require.NoError(t, err)
+	return s
+}
+
+const header = `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: t}
+spec:
+  instance: {apiVersion: example.loom.dev/v1, kind: App}
+  resources:
+`
+
+func TestLoadSample(t *testing.T) {
+	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(schemas(t)))
+	require.NoError(t, err)
+	var ids []string
+	for _, n := range g.Nodes {
+		ids = append(ids, n.ID)
+	}
+	assert.Equal(t, []string{"settings", "deployment", "service"}, ids)
+	dep, _ := g.Node("deployment")
+	assert.Equal(t, []string{"settings"}, dep.Deps)
+	assert.Equal(t, "apps", dep.Kind.GVK.Group)
+}
+
+// TestLoadErrors holds one case per class of bad graph. Each message must say where
+// (file:line:col), which resource, which field, the expression, and what was expected.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		resources string
+		want      []string
+	}{
+		{
+			name: "type mismatch",
+			resources: `  - id: deployment
+    template:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: x}
+      spec:
+        replicas: ${schema.spec.image}
+`,
+			want: []string{"g.yaml:13:21:", "resource deployment", "field spec.replicas", "expected int, got string", "${schema.spec.image}"},
+		},
+		{
+			name: "literal of the wrong type",
+			resources: `  - id: svc
+    template:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: x}
+      spec:
+        ports: [{port: eighty}]
+`,
+			want: []string{"g.yaml:13:24:", "resource svc", "field spec.ports[0].port", "expected int, got string eighty"},
+		},
+		{
+			name: "unknown field",
+			resources: `  - id: svc
+    template:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: x}
+      spec:
+        clusterIp: None
+`,
+			want: []string{"g.yaml:13:9:", "resource svc", "field spec.clusterIp", `unknown field "clusterIp"`, "clusterIP"},
+		},
+		{
+			name: "unknown id",
+			resources: `  - id: svc
+    template:
+      apiVersion: v1
+      kind: Service
+      metadata: {name: "${deploy.metadata.name}"}
+`,
+			want: []string{"g.yaml:11:27:", "resource svc", "field metadata.name", "undeclared reference to 'deploy'", "${deploy.metadata.name}", "resource ids svc"},
+		},
+		{
+			name: "unknown instance field",
+			resources: `  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${schema.spec.nme}"}
+`,
+			want: []string{"g.yaml:11:27:", "resource cm", "field metadata.name", "undefined field 'nme'", "${schema.spec.nme}"},
+		},
+		{
+			name: "cycle",
+			resources: `  - id: a
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${b.metadata.name}"}
+  - id: b
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${c.metadata.name}"}
+  - id: c
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${a.metadata.name}"}
+`,
+			want: []string{"g.yaml:7:5:", "resource a", "dependency cycle: a → b → c → a"},
+		},
+		{
+			name: "CEL syntax error",
+			resources: `  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${schema.metadata.name +}"}
+`,
+			want: []string{"g.yaml:11:27:", "resource cm", "field metadata.name", "Syntax error", "${schema.metadata.name +}"},
+		},
+		{
+			name: "non-boolean includeWhen",
+			resources: `  - id: cm
+    includeWhen: ["${schema.spec.replicas}"]
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x}
+`,
+			want: []string{"g.yaml:8:22:", "resource cm", "field includeWhen[0]", "expected a bool, got int", "${schema.spec.replicas}"},
+		},
+		{
+			name: "non-boolean readyWhen",
+			resources: `  - id: cm
+    readyWhen: ["${cm.metadata.name}"]
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x}
+`,
+			want: []string{"g.yaml:8:20:", "resource cm", "field readyWhen[0]", "expected a bool, got string", "${cm.metadata.name}"},
+		},
+		{
+			name: "unknown kind",
+			resources: `  - id: x
+    template:
+      apiVersion: example.com/v1
+      kind: Widget
+      metadata: {name: x}
+`,
+			want: []string{"g.yaml:9:7:", "resource x", "unknown kind example.com/v1 Widget"},
+		},
+		{
+			name: "reads itself",
+			resources: `  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x}
+      data: {a: "${cm.metadata.name}"}
+`,
+			want: []string{"g.yaml:12:20:", "resource cm", "field data.a", "cannot read its own observed object"},
+		},
+		{
+			name: "namespace set",
+			resources: `  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x, namespace: other}
+`,
+			want: []string{"g.yaml:11:27:", "resource cm", "metadata.namespace", "always land in the instance's namespace"},
+		},
+		{
+			name: "cluster-scoped kind",
+			resources: `  - id: role
+    template:
+      apiVersion: rbac.authorization.k8s.io/v1
+      kind: ClusterRole
+      metadata: {name: x}
+`,
+			want: []string{"g.yaml:9:7:", "resource role", "cluster-scoped"},
+		},
+		{
+			name: "bad id",
+			resources: `  - id: my-deployment
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}
+`,
+			want: []string{"g.yaml:7:9:", "spec.resources[0].id", "lowerCamelCase"},
+		},
+		{
+			name: "duplicate id",
+			resources: `  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: y}}
+`,
+			want: []string{"g.yaml:9:9:", `duplicate resource id "cm" (first at g.yaml:7:9)`},
+		},
+		{
+			name: "unterminated expression",
+			resources: `  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "x-${schema.metadata.name"}
+`,
+			want: []string{"g.yaml:11:27:", "unterminated expression"},
+		},
+		{
+			name: "unquoted colon",
+			resources: `  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: ${ true ? "a" : "b" }
+`,
+			want: []string{"g.yaml:12:", "quote the whole value"},
+		},
+	}
+	s := schemas(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := graph.Load("g.yaml", []byte(header+tt.resources), graph.WithSchemas(s))
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestLoadVars(t *testing.T) {
+	src := strings.Replace(header, "  resources:\n", `  vars:
+    b: ${ vars.a + "-b" }
+    a: ${ schema.metadata.name }
+    n: ${ size(vars.b) }
+  resources:
+  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${vars.b}"}
+      data: {n: "${string(vars.n)}"}
+`, 1)
+	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(schemas(t)))
+	require.NoError(t, err)
+	var names []string
+	for _, v := range g.Vars {
+		names = append(names, v.Name)
+	}
+	assert.Equal(t, []string{"a", "b", "n"}, names, "vars run after the vars they read")
+
+	cyclic := strings.Replace(src, `a: ${ schema.metadata.name }`, `a: '${ vars.n > 0 ? "x" : "y" }'`, 1)
+	_, err = graph.Load("g.yaml", []byte(cyclic), graph.WithSchemas(schemas(t)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "dependency cycle: b → a → n → b")
+
+	typed := strings.Replace(src, `data: {n: "${string(vars.n)}"}`, `data: {n: "${vars.n}"}`, 1)
+	_, err = graph.Load("g.yaml", []byte(typed), graph.WithSchemas(schemas(t)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field data.n: expected string, got int")
+}

@@ -1,0 +1,241 @@
+package render_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/loom-mcp/loom/engine/cel"
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/render"
+	"github.com/loom-mcp/loom/engine/schema"
+)
+
+func schemas(t testing.TB) *schema.Set {
+	t.Helper()
+	s, err := schema.Builtin()
+	require.NoError(t, err)
+	crd, err := os.ReadFile("../../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	_, err = s.AddCRD(crd, "crd.yaml")
+	require.NoError(t, err)
+	return s
+}
+
+func load(t testing.TB, resources string, opts ...graph.Option) *graph.Graph {
+	t.Helper()
+	src := `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: t}
+spec:
+  instance: {apiVersion: example.loom.dev/v1, kind: App}
+` + resources
+	g, err := graph.Load("g.yaml", []byte(src), append([]graph.Option{graph.WithSchemas(schemas(t))}, opts...)...)
+	require.NoError(t, err)
+	return g
+}
+
+func app(spec map[string]any) map[string]any {
+	if spec["replicas"] == nil {
+		spec["replicas"] = int64(1)
+	}
+	if spec["port"] == nil {
+		spec["port"] = int64(8080)
+	}
+	return map[string]any{
+		"apiVersion": "example.loom.dev/v1", "kind": "App",
+		"metadata": map[string]any{"name": "web", "namespace": "team", "generation": int64(3)},
+		"spec":     spec,
+	}
+}
+
+func TestRenderValues(t *testing.T) {
+	g := load(t, `  resources:
+  - id: deployment
+    template:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: ${schema.metadata.name}
+        annotations:
+          host: ${schema.spec.?host}
+          desc: "port ${schema.spec.port}, $${literal}"
+      spec:
+        replicas: ${schema.spec.replicas}
+        selector: {matchLabels: {app: web}}
+        template:
+          metadata: {labels: {app: web}}
+          spec:
+            containers:
+            - name: app
+              image: ${schema.spec.image}
+              env: '${ schema.spec.?env.orValue({}).map(k, {"name": k, "value": schema.spec.env[k]}) }'
+`)
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "nginx", "replicas": int64(2), "env": map[string]any{"A": "1"}}), Validate: true})
+	require.NoError(t, err)
+	require.Len(t, res.Nodes, 1)
+	n := res.Nodes[0]
+	require.Equal(t, render.Rendered, n.State, n.Reason)
+	obj := n.Object
+	meta := obj["metadata"].(map[string]any)
+	assert.Equal(t, "team", meta["namespace"], "namespaced objects land in the instance's namespace")
+	assert.Equal(t, map[string]any{"desc": "port 8080, ${literal}"}, meta["annotations"], "an absent optional omits the field")
+	spec := obj["spec"].(map[string]any)
+	assert.Equal(t, int64(2), spec["replicas"], "integers stay int64")
+	c := spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{map[string]any{"name": "A", "value": "1"}}, c["env"])
+}
+
+func TestRenderIncludeWhenSkipsDependents(t *testing.T) {
+	g := load(t, `  resources:
+  - id: settings
+    includeWhen: ['${ schema.spec.?host.hasValue() }']
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: s}}
+  - id: user
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: u}
+      data: {from: "${settings.metadata.name}"}
+  - id: other
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: o}}
+`)
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	states := map[string]render.State{}
+	for _, n := range res.Nodes {
+		states[n.ID] = n.State
+	}
+	assert.Equal(t, map[string]render.State{"settings": render.Skipped, "user": render.Skipped, "other": render.Rendered}, states)
+
+	res, err = render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x", "host": "h"})})
+	require.NoError(t, err)
+	u, _ := res.Node("user")
+	assert.Equal(t, render.Waiting, u.State)
+	assert.Contains(t, u.Reason, "waiting for settings")
+
+	obs := map[string]map[string]any{"settings": {"metadata": map[string]any{"name": "s-observed"}}}
+	res, err = render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x", "host": "h"}), Observed: obs})
+	require.NoError(t, err)
+	u, _ = res.Node("user")
+	require.Equal(t, render.Rendered, u.State)
+	assert.Equal(t, map[string]any{"from": "s-observed"}, u.Object["data"])
+}
+
+func TestRenderChecks(t *testing.T) {
+	g := load(t, `  checks:
+  - rule: ${ schema.spec.replicas < 10 }
+    field: spec.replicas
+    message: at most 9 replicas
+  resources:
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}
+`)
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x", "replicas": int64(12)})})
+	require.NoError(t, err)
+	assert.True(t, res.Invalid)
+	assert.Equal(t, []string{"spec.replicas: at most 9 replicas"}, res.Errors)
+	assert.Equal(t, render.Failed, res.Nodes[0].State, "an invalid instance renders nothing")
+	assert.Nil(t, res.Nodes[0].Object)
+}
+
+func TestRenderEvalErrorNamesTheExpression(t *testing.T) {
+	g := load(t, `  resources:
+  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x}
+      data: {host: "${schema.spec.host}"}
+`)
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Failed, res.Nodes[0].State)
+	for _, want := range []string{"g.yaml:12:", "resource cm, field data.host", "${schema.spec.host}", "no such key: host"} {
+		assert.Contains(t, res.Nodes[0].Reason, want)
+	}
+}
+
+// costly nests comprehensions over a 40-item list: 40^4 = 2.5M iterations, far over a
+// 100k limit.
+var costly = strings.ReplaceAll(`  resources:
+  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x}
+      data:
+        n: '${ string(L.map(a, L.map(b, L.map(c, L.filter(d, a+b+c+d > 0).size()).sum()).sum()).sum()) }'
+`, "L", forty())
+
+func forty() string {
+	items := make([]string, 40)
+	for i := range items {
+		items[i] = strconv.Itoa(i)
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
+
+func TestRenderCostLimit(t *testing.T) {
+	g := load(t, costly, graph.WithCostLimit(100_000))
+	start := time.Now()
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Failed, res.Nodes[0].State)
+	assert.Contains(t, res.Nodes[0].Reason, "cost limit exceeded")
+	assert.Contains(t, res.Nodes[0].Reason, "resource cm, field data.n")
+	// A sanity bound, not a benchmark: unbounded, this expression runs for seconds.
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestRenderCostBudget(t *testing.T) {
+	twoNodes := strings.ReplaceAll(`  resources:
+  - id: a
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {n: '${ string((LIST).map(x, x * 2).sum()) }'}}
+  - id: b
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, data: {n: '${ string((LIST).map(x, x * 2).sum()) }'}}
+`, "LIST", forty())
+	in := render.Input{Instance: app(map[string]any{"image": "x"})}
+
+	// Measure what the two equal expressions cost together, then allow one and a half.
+	res, err := render.Render(context.Background(), load(t, twoNodes), in)
+	require.NoError(t, err)
+	spent := graph.DefaultCostBudget - res.Budget.Remaining
+	require.Greater(t, spent, uint64(100))
+
+	res, err = render.Render(context.Background(), load(t, twoNodes, graph.WithCostBudget(spent*3/4)), in)
+	require.NoError(t, err)
+	assert.Equal(t, render.Rendered, res.Nodes[0].State, "the first expression fits the budget")
+	require.Equal(t, render.Failed, res.Nodes[1].State)
+	assert.Contains(t, res.Nodes[1].Reason, cel.ErrBudget.Error())
+}
+
+func TestRenderStopsWithItsContext(t *testing.T) {
+	g := load(t, costly, graph.WithCostLimit(1<<62))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	res, err := render.Render(ctx, g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Failed, res.Nodes[0].State)
+	assert.Contains(t, res.Nodes[0].Reason, "evaluation stopped")
+}
+
+func TestRenderBadConfig(t *testing.T) {
+	g := load(t, `  config:
+    domain: {type: string, default: local}
+  resources:
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: "${config.domain}"}}
+`)
+	_, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"}), Config: map[string]any{"domian": "x"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "config domian: the graph declares no such key")
+	assert.False(t, errors.Is(err, render.ErrPending))
+}
