@@ -1,7 +1,12 @@
-// Package cel owns loom's CEL environment: the Kubernetes CEL libraries (lists, regex,
-// urls, quantity, ip, cidr, format, semver, sets, strings, optional types) built once per
-// process, the variables of one graph, compiled programs with a cost limit that stop when
-// their context is done, and the conversion of results to JSON-safe Go values.
+// Package cel owns loom's CEL environment: the libraries of Kubernetes 1.33's CEL
+// environment (lists, regex, urls, quantity, ip, cidr, format, semver, sets, strings,
+// two-variable comprehensions, optional types) plus loom's own (library.go: json.encode,
+// sha256, base64), built once per process; the variables and object types of one graph;
+// compiled programs with a cost limit that stop when their context is done; and the
+// conversion of results to JSON-safe Go values.
+//
+// Unlike the API server, loom lets list and map literals mix types, because templates
+// build objects in CEL.
 //
 // Programs are immutable after Compile and safe to share across goroutines. The package
 // imports no other loom package.

@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
-	"k8s.io/apimachinery/pkg/util/version"
+	"github.com/google/cel-go/ext"
 	apiservercel "k8s.io/apiserver/pkg/cel"
-	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/apiserver/pkg/cel/library"
 )
 
 // DefaultCostLimit bounds one evaluation of one expression, in CEL cost units (about one
@@ -17,17 +17,42 @@ import (
 // small, and a runaway comprehension should fail in milliseconds.
 const DefaultCostLimit uint64 = 1_000_000
 
-// compatibility is the Kubernetes release whose CEL library set loom offers.
-var compatibility = version.MajorMinor(1, 33)
-
 var (
 	baseOnce sync.Once
-	baseSet  *environment.EnvSet
+	baseEnv  *cel.Env
+	baseErr  error
 )
 
-func base() *environment.EnvSet {
-	baseOnce.Do(func() { baseSet = environment.MustBaseEnvSet(compatibility, true) })
-	return baseSet
+// base is the environment every graph starts from, built once per process. It holds the
+// libraries of Kubernetes 1.33's CEL environment, but not its rule that list and map
+// literals be homogeneous: templates build objects such as {"name": "http", "port": 80}.
+func base() (*cel.Env, error) {
+	baseOnce.Do(func() {
+		baseEnv, baseErr = cel.NewEnv(
+			cel.EagerlyValidateDeclarations(true),
+			cel.DefaultUTCTimeZone(true),
+			cel.CrossTypeNumericComparisons(true),
+			cel.OptionalTypes(),
+			cel.ASTValidators(
+				cel.ValidateDurationLiterals(),
+				cel.ValidateTimestampLiterals(),
+				cel.ValidateRegexLiterals(),
+			),
+			library.URLs(),
+			library.Regex(),
+			library.Lists(),
+			library.Quantity(),
+			library.IP(),
+			library.CIDR(),
+			library.Format(),
+			library.SemverLib(library.SemverVersion(1)),
+			ext.Strings(ext.StringsVersion(2)),
+			ext.Sets(),
+			ext.TwoVarComprehensions(),
+			cel.Lib(loomLib{}),
+		)
+	})
+	return baseEnv, baseErr
 }
 
 // Variable declares one name expressions may use. Qualified names (vars.image,
@@ -48,15 +73,24 @@ type Env struct {
 // NewEnv builds the environment of one graph: the Kubernetes base libraries, the object
 // types the graph's variables use (declTypes), and its variables.
 func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint64) (*Env, error) {
-	opts := make([]cel.EnvOption, 0, len(vars))
+	b, err := base()
+	if err != nil {
+		return nil, fmt.Errorf("building the CEL environment: %w", err)
+	}
+	var opts []cel.EnvOption
+	if len(declTypes) > 0 {
+		provider := apiservercel.NewDeclTypeProvider(declTypes...)
+		provider.SetRecognizeKeywordAsFieldName(true)
+		popts, err := provider.EnvOptions(b.CELTypeProvider())
+		if err != nil {
+			return nil, fmt.Errorf("declaring the graph's object types: %w", err)
+		}
+		opts = append(opts, popts...)
+	}
 	for _, v := range vars {
 		opts = append(opts, cel.Variable(v.Name, v.Type))
 	}
-	set, err := base().Extend(environment.VersionedOptions{
-		IntroducedVersion: version.MajorMinor(1, 0),
-		EnvOptions:        opts,
-		DeclTypes:         declTypes,
-	})
+	env, err := b.Extend(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("building the CEL environment: %w", err)
 	}
@@ -67,7 +101,7 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 	for _, v := range vars {
 		declared[v.Name] = true
 	}
-	return &Env{env: set.NewExpressionsEnv(), costLimit: costLimit, declared: declared}, nil
+	return &Env{env: env, costLimit: costLimit, declared: declared}, nil
 }
 
 // Extend adds variables.
