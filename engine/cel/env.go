@@ -138,22 +138,30 @@ func (e *Env) Compile(src string) (*Program, error) {
 	if iss.Err() != nil {
 		return nil, &CompileError{Source: src, Issues: cleanIssues(iss.Err().Error())}
 	}
-	prg, err := e.env.Program(ast,
-		cel.CostLimit(e.costLimit),
-		// Check the context on every comprehension step: with a coarser frequency, an
-		// interrupted inner loop stops only itself, and nested loops run on for seconds.
-		cel.InterruptCheckFrequency(1),
-		cel.EvalOptions(cel.OptOptimize, cel.OptTrackCost),
-	)
+	loops, nodes := shape(ast)
+	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared), fixedCost: nodes}
+	var opts []cel.ProgramOption
+	if loops {
+		// Only comprehensions make an expression's cost grow beyond its size and its
+		// inputs', so only they pay for runtime cost tracking (which re-plans the program
+		// on every evaluation) and for context checks.
+		p.tracked = true
+		opts = []cel.ProgramOption{
+			cel.CostLimit(e.costLimit),
+			// Check the context on every comprehension step: with a coarser frequency, an
+			// interrupted inner loop stops only itself, and nested loops run on for seconds.
+			cel.InterruptCheckFrequency(1),
+			cel.EvalOptions(cel.OptOptimize, cel.OptTrackCost),
+		}
+	} else {
+		opts = []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	}
+	prg, err := e.env.Program(ast, opts...)
 	if err != nil {
 		return nil, &CompileError{Source: src, Issues: err.Error()}
 	}
-	return &Program{
-		Source: src,
-		Type:   ast.OutputType(),
-		Refs:   references(ast, e.declared),
-		prg:    prg,
-	}, nil
+	p.prg = prg
+	return p, nil
 }
 
 // Parse only parses src; the references it returns are the qualified names it mentions

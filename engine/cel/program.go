@@ -24,6 +24,10 @@ type Program struct {
 	Refs []string
 
 	prg cel.Program
+	// tracked programs have comprehensions: their cost is measured as they run, against
+	// the cost limit. The others cost fixedCost, one unit per node of the expression.
+	tracked   bool
+	fixedCost uint64
 }
 
 // ErrBudget is returned when a render's total CEL cost budget is used up.
@@ -39,16 +43,21 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	if budget != nil && budget.Remaining == 0 {
 		return nil, ErrBudget
 	}
+	if !p.tracked {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("evaluation stopped: %w", err)
+		}
+		if err := budget.spend(p.fixedCost); err != nil {
+			return nil, err
+		}
+		val, _, err := p.prg.Eval(act)
+		return val, err
+	}
 	val, det, err := p.prg.ContextEval(ctx, act)
-	if det != nil && budget != nil {
+	if det != nil {
 		if c := det.ActualCost(); c != nil {
-			if *c >= budget.Remaining {
-				budget.Remaining = 0
-				if err == nil {
-					return nil, ErrBudget
-				}
-			} else {
-				budget.Remaining -= *c
+			if berr := budget.spend(*c); berr != nil && err == nil {
+				return nil, berr
 			}
 		}
 	}
@@ -59,6 +68,34 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 		return nil, err
 	}
 	return val, nil
+}
+
+func (b *Budget) spend(c uint64) error {
+	if b == nil {
+		return nil
+	}
+	if c > b.Remaining {
+		b.Remaining = 0
+		return ErrBudget
+	}
+	b.Remaining -= c
+	return nil
+}
+
+// shape reports whether an expression has comprehensions, and how many nodes it has.
+func shape(a *cel.Ast) (loops bool, nodes uint64) {
+	var visit func(e ast.NavigableExpr)
+	visit = func(e ast.NavigableExpr) {
+		nodes++
+		if e.Kind() == ast.ComprehensionKind {
+			loops = true
+		}
+		for _, c := range e.Children() {
+			visit(c)
+		}
+	}
+	visit(ast.NavigateAST(a.NativeRep()))
+	return loops, nodes
 }
 
 // references lists the declared variables a checked expression reads (not comprehension
