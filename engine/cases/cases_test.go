@@ -1,0 +1,300 @@
+package cases
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// write creates files (path relative to dir → content) under dir.
+func write(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+}
+
+// appSuite makes a suite of the engine's own App graph, with the given case files.
+func appSuite(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"graph.yaml", "crd.yaml"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "engine", name))
+		require.NoError(t, err)
+		write(t, dir, map[string]string{name: string(data)})
+	}
+	write(t, dir, map[string]string{"suite.yaml": "graph: graph.yaml\ncrds: [crd.yaml]\nconfig: {domain: apps.test}\n"})
+	write(t, dir, files)
+	return dir
+}
+
+const instance = `apiVersion: example.loom.dev/v1
+kind: App
+metadata: {name: web}
+spec: {image: web:1, replicas: 2}
+`
+
+// expected is what instance renders to with nothing observed.
+const expected = `nodes:
+  settings: Rendered
+  deployment: 'Waiting: waiting for settings to be observed'
+  service: Rendered
+objects:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: web-settings, namespace: default, labels: {app: web}}, data: {}}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: default, labels: {app: web}}
+  spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}
+status: {ready: false, phase: Pending}
+`
+
+func TestRunCase(t *testing.T) {
+	tests := []struct {
+		name     string
+		files    map[string]string
+		err      string   // Result.Err contains it
+		diff     []string // Result.Diff contains each
+		failures []string // Result.Failures, printed
+	}{
+		{name: "passes", files: map[string]string{"expected.yaml": expected}},
+		{name: "compared as values, not text",
+			files: map[string]string{"expected.yaml": "# a comment\nstatus: {phase: Pending, ready: false}\n" +
+				expected[:len(expected)-len("status: {ready: false, phase: Pending}\n")]}},
+		{name: "fails with a diff",
+			files: map[string]string{"expected.yaml": regexp.MustCompile(`phase: Pending`).ReplaceAllString(expected, "phase: Ready")},
+			diff:  []string{"--- ", "expected.yaml\n+++ got\n", "@@ ", "\n-  phase: Ready\n+  phase: Pending\n"}},
+		{name: "no expected.yaml", err: "no expected.yaml: run with -update and review it"},
+		{name: "assertions hold",
+			files: map[string]string{"expected.yaml": expected,
+				"assert.yaml": "(length(objects)): 2\n(cel;object.status.phase == 'Pending'): true\n"}},
+		{name: "assertions fail",
+			files: map[string]string{"expected.yaml": expected,
+				"assert.yaml": "(length(objects)): 3\nstatus: {(cel;object.ready): true}\n"},
+			failures: []string{"(length(objects)): Expected value: 3; got 2", "status.(cel;object.ready): Expected value: true; got false"}},
+		{name: "bad assert.yaml", files: map[string]string{"expected.yaml": expected, "assert.yaml": "(cel;object.+): 1\n"},
+			err: "assert.yaml: (cel;object.+): "},
+		{name: "config merged over the suite's",
+			files: map[string]string{"config.yaml": "domain: 7\n", "expected.yaml": expected},
+			err:   "config domain: expected a string, got int64 7"},
+		{name: "observed object of no node", files: map[string]string{"observed/db.yaml": "kind: Secret\n"},
+			err: `observed/db.yaml: the graph has no node "db"; its nodes: deployment, service, settings`},
+		{name: "observed object of another kind", files: map[string]string{"observed/settings.yaml": "apiVersion: v1\nkind: Secret\n"},
+			err: "observed/settings.yaml: kind is Secret, but node settings is a v1 ConfigMap"},
+		{name: "observed object that does not fit its schema",
+			files: map[string]string{"observed/settings.yaml": "metadata: {name: web-settings}\ndata: {a: 1}\n"},
+			err:   "observed/settings.yaml: v1 ConfigMap \"web-settings\" does not fit its schema"},
+		{name: "errors.yaml is a list", files: map[string]string{"errors.yaml": "boom\n"},
+			err: "errors.yaml: expected a list of strings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"c/instance.yaml": instance}
+			for name, content := range tt.files {
+				files["c/"+name] = content
+			}
+			s, err := Load(appSuite(t, files))
+			require.NoError(t, err)
+			r := s.Run(context.Background(), "c", false)
+			if tt.err != "" {
+				require.Error(t, r.Err)
+				assert.Contains(t, r.Err.Error(), tt.err)
+				assert.True(t, r.Failed())
+				return
+			}
+			require.NoError(t, r.Err)
+			for _, d := range tt.diff {
+				assert.Contains(t, r.Diff, d)
+			}
+			if tt.diff == nil {
+				assert.Empty(t, r.Diff)
+			}
+			var failures []string
+			for _, f := range r.Failures {
+				failures = append(failures, f.String())
+			}
+			assert.Equal(t, tt.failures, failures)
+			assert.Equal(t, tt.diff != nil || tt.failures != nil, r.Failed())
+			assert.Empty(t, r.Updated)
+		})
+	}
+}
+
+func TestInstance(t *testing.T) {
+	tests := []struct {
+		name     string
+		instance string
+		err      string
+	}{
+		{"another kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+			"instance.yaml: apiVersion v1, kind ConfigMap: the graph expands example.loom.dev/v1 App"},
+		{"not an object", "- a\n", "instance.yaml: expected an object"},
+		{"does not fit its schema", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec: {image: 1, bogus: true}\n",
+			"does not fit its schema"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Load(appSuite(t, map[string]string{"c/instance.yaml": tt.instance}))
+			require.NoError(t, err)
+			r := s.Run(context.Background(), "c", false)
+			require.Error(t, r.Err)
+			assert.Contains(t, r.Err.Error(), tt.err)
+		})
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	dir := appSuite(t, map[string]string{
+		"missing/instance.yaml":  instance,
+		"stale/instance.yaml":    instance,
+		"stale/expected.yaml":    "nodes: {}\n",
+		"current/instance.yaml":  instance,
+		"current/expected.yaml":  "# reviewed\n" + expected,
+		"_not-a-case/notes.yaml": "x: 1\n",
+	})
+	results, err := Run(context.Background(), dir, Options{Update: true})
+	require.NoError(t, err)
+	updated := map[string][]string{}
+	for _, r := range results {
+		require.NoError(t, r.Err, r.Name)
+		assert.False(t, r.Failed(), r.Name)
+		updated[r.Name] = r.Updated
+	}
+	assert.Equal(t, map[string][]string{
+		"current": nil,
+		"missing": {filepath.Join(dir, "missing", "expected.yaml")},
+		"stale":   {filepath.Join(dir, "stale", "expected.yaml")},
+	}, updated)
+
+	// A file equal as a value keeps its text; the others hold the document, keys sorted.
+	current, err := os.ReadFile(filepath.Join(dir, "current", "expected.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, "# reviewed\n"+expected, string(current))
+	written, err := os.ReadFile(filepath.Join(dir, "stale", "expected.yaml"))
+	require.NoError(t, err)
+	assert.Regexp(t, "(?s)^# .*\nnodes:\n  deployment: 'Waiting: waiting for settings to be observed'\n  service: Rendered\n  settings: Rendered\nobjects:\n- apiVersion: v1\n  data: {}\n  kind: ConfigMap\n", string(written))
+
+	// Everything passes now, without -update.
+	results, err = Run(context.Background(), dir, Options{})
+	require.NoError(t, err)
+	require.Len(t, results, 3)
+	for _, r := range results {
+		assert.False(t, r.Failed(), r.Name)
+	}
+
+	// --run selects cases by name.
+	results, err = Run(context.Background(), dir, Options{Match: regexp.MustCompile("^s")})
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	assert.Equal(t, "stale", results[0].Name)
+}
+
+// A graph whose status reads `errors` and stamps a condition: errors.yaml and the suite's
+// clock reach the status.
+func TestErrorsAndClock(t *testing.T) {
+	crd, err := os.ReadFile(filepath.Join("..", "..", "testdata", "engine", "crd.yaml"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"crd.yaml":   string(crd),
+		"suite.yaml": "graph: graph.yaml\ncrds: [crd.yaml]\nnow: 2030-05-06T07:08:09Z\n",
+		"graph.yaml": `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: app}
+spec:
+  instance: {apiVersion: example.loom.dev/v1, kind: App}
+  resources:
+  - id: settings
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${schema.metadata.name}"}
+  status:
+    phase: '${ size(errors) > 0 ? "Failed" : "Pending" }'
+    conditions:
+    - type: Applied
+      status: '${ size(errors) > 0 ? "False" : "True" }'
+      reason: '${ size(errors) > 0 ? "ApplyFailed" : "Applied" }'
+      message: '${ errors.join("; ") }'
+`,
+		"c/instance.yaml": instance,
+		"c/errors.yaml":   "- 'apply v1 ConfigMap default/web: forbidden'\n",
+		"c/assert.yaml": `status:
+  phase: Failed
+  conditions:
+  - type: Applied
+    status: "False"
+    reason: ApplyFailed
+    message: 'apply v1 ConfigMap default/web: forbidden'
+    lastTransitionTime: "2030-05-06T07:08:09Z"
+`,
+	})
+	results, err := Run(context.Background(), dir, Options{Update: true})
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	require.NoError(t, results[0].Err)
+	assert.Empty(t, results[0].Failures)
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		err   string
+	}{
+		{"no suite.yaml", map[string]string{}, "suite.yaml: no such file"},
+		{"no graph", map[string]string{"suite.yaml": "crds: []\n"}, "suite.yaml: graph: the path of the graph"},
+		{"unknown key", map[string]string{"suite.yaml": "graph: g.yaml\ngrpah: x\n"}, `suite.yaml: error unmarshaling JSON: while decoding JSON: json: unknown field "grpah"`},
+		{"bad clock", map[string]string{"suite.yaml": "graph: g.yaml\nnow: yesterday\n"}, "suite.yaml: now: "},
+		{"config not a map", map[string]string{"suite.yaml": "graph: g.yaml\nconfig: [a]\n"}, "suite.yaml: config: expected a map"},
+		{"missing graph file", map[string]string{"suite.yaml": "graph: g.yaml\n"}, "suite.yaml: graph: open "},
+		{"missing CRD", map[string]string{"suite.yaml": "graph: g.yaml\ncrds: [c.yaml]\n"}, "suite.yaml: crds: open "},
+		{"graph that does not load", map[string]string{"suite.yaml": "graph: g.yaml\n", "g.yaml": "kind: Nope\n"},
+			"suite.yaml: loading "},
+		{"no cases", map[string]string{"suite.yaml": "graph: g.yaml\n", "g.yaml": `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: cm}
+spec:
+  instance: {apiVersion: v1, kind: ConfigMap}
+  resources: []
+`}, "no cases: each case is a subdirectory holding instance.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, tt.files)
+			_, err := Run(context.Background(), dir, Options{})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.err)
+		})
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		want string
+	}{
+		{"equal", "a\nb\n", "a\nb\n", ""},
+		{"one line changed", "a\nb\nc\n", "a\nB\nc\n", "--- x\n+++ y\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"},
+		{"added at the end", "a\n", "a\nb\n", "--- x\n+++ y\n@@ -1 +1,2 @@\n a\n+b\n"},
+		{"removed at the start", "a\nb\n", "b\n", "--- x\n+++ y\n@@ -1,2 +1 @@\n-a\n b\n"},
+		{"from nothing", "", "a\n", "--- x\n+++ y\n@@ -0,0 +1 @@\n+a\n"},
+		{"far apart: two hunks", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "0\n2\n3\n4\n5\n6\n7\n8\n9\n11\n",
+			"--- x\n+++ y\n@@ -1,4 +1,4 @@\n-1\n+0\n 2\n 3\n 4\n@@ -7,4 +7,4 @@\n 7\n 8\n 9\n-10\n+11\n"},
+		{"close: one hunk", "1\n2\n3\n4\n5\n6\n7\n8\n", "0\n2\n3\n4\n5\n6\n7\n9\n",
+			"--- x\n+++ y\n@@ -1,8 +1,8 @@\n-1\n+0\n 2\n 3\n 4\n 5\n 6\n 7\n-8\n+9\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, unifiedDiff("x", "y", tt.a, tt.b))
+		})
+	}
+}
