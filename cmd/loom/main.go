@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 		newLocalCmd(),
 		newRenderCmd(),
 		newValidateCmd(),
+		newTestCmd(),
 	// subcommands, one file each
 	)
 	return root

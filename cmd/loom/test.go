@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/loom-mcp/loom/engine/cases"
+)
+
+// errCasesFailed makes the exit status non-zero once the failures are printed.
+var errCasesFailed = errors.New("some cases failed")
+
+func newTestCmd() *cobra.Command {
+	var (
+		update bool
+		run    string
+	)
+	cmd := &cobra.Command{
+		Use:   "test DIR [DIR...]",
+		Short: "Run a graph's golden cases offline, with the code the controller runs",
+		Long: `Run the golden cases of one or more suite directories. Each case renders an instance
+through the graph, as the controller would on one reconcile, and compares the result with
+the case's expected.yaml; no cluster is needed.
+
+Layout:
+
+` + indent(cases.Layout, "  ") + `
+
+A case fails when its document differs from expected.yaml (a unified diff is printed), when
+assert.yaml does not hold, or when an input file is wrong. -update writes expected.yaml for
+every case whose document changed (and for cases that have none) and names the files: review
+them before committing. The last line is "N passed, N failed"; the exit status is non-zero
+when any case failed.`,
+		Example: `  loom test testdata/engine
+  loom test testdata/engine --run 'observed$' -update`,
+		// Flags are parsed in RunE so that go test's spelling (-update, -run) works too.
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			flags := cmd.Flags()
+			if err := flags.Parse(goStyleFlags(flags, args)); err != nil {
+				return fmt.Errorf("%w\nsee loom test --help", err)
+			}
+			if help, _ := flags.GetBool("help"); help {
+				return cmd.Help()
+			}
+			args = flags.Args()
+			if len(args) == 0 {
+				return errors.New("name at least one suite directory; see loom test --help")
+			}
+			opts := cases.Options{Update: update}
+			if run != "" {
+				re, err := regexp.Compile(run)
+				if err != nil {
+					return fmt.Errorf("--run: %w", err)
+				}
+				opts.Match = re
+			}
+			out := cmd.OutOrStdout()
+			passed, failed := 0, 0
+			for _, dir := range args {
+				results, err := cases.Run(cmd.Context(), dir, opts)
+				if err != nil {
+					fmt.Fprintf(out, "FAIL %s\n%s\n", dir, indent(err.Error(), "    "))
+					failed++
+					continue
+				}
+				for _, r := range results {
+					printResult(out, r)
+					if r.Failed() {
+						failed++
+					} else {
+						passed++
+					}
+				}
+			}
+			fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
+			if failed > 0 {
+				return errCasesFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&update, "update", false, "rewrite expected.yaml with what each case produces")
+	cmd.Flags().StringVar(&run, "run", "", "run only the cases whose names match this regular expression")
+	return cmd
+}
+
+// goStyleFlags spells -name and -name=value as --name and --name=value for every long flag
+// of flags, up to a "--".
+func goStyleFlags(flags *pflag.FlagSet, args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i, a := range out {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "--") {
+			continue
+		}
+		name, _, _ := strings.Cut(a[1:], "=")
+		if len(name) > 1 && flags.Lookup(name) != nil {
+			out[i] = "-" + a
+		}
+	}
+	return out
+}
+
+func printResult(out io.Writer, r cases.Result) {
+	verdict := "ok  "
+	if r.Failed() {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(out, "%s %s\n", verdict, r.Dir)
+	if r.Err != nil {
+		fmt.Fprintln(out, indent(r.Err.Error(), "    "))
+	}
+	if r.Diff != "" {
+		fmt.Fprint(out, indent(strings.TrimSuffix(r.Diff, "\n"), "    "), "\n")
+	}
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(out, "    %s does not hold:\n", filepath.Join(r.Dir, "assert.yaml"))
+		for _, f := range r.Failures {
+			fmt.Fprintf(out, "      %s\n", f)
+		}
+	}
+	for _, f := range r.Updated {
+		fmt.Fprintf(out, "    updated %s\n", f)
+	}
+}
+
+// indent prefixes every line of s that is not empty.
+func indent(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
