@@ -593,3 +593,81 @@ func ExampleSet_Kind() {
 	fmt.Println(k.Type.TypeName(), k.Namespaced, replicas.Type.CelType())
 	// Output: apps.v1.Deployment true int
 }
+
+// TestCELCompile type-checks expressions against the kinds' types the way the engine will:
+// one DeclTypeProvider over several kinds (their type names must not collide) that
+// recognizes keywords such as namespace as field names.
+func TestCELCompile(t *testing.T) {
+	s := withWidget(t)
+	vars := map[string]schema.GroupVersionKind{
+		"deployment": deployment,
+		"job":        {Group: "batch", Version: "v1", Kind: "Job"},
+		"service":    {Version: "v1", Kind: "Service"},
+		"schema":     widget,
+	}
+	var types []*apiservercel.DeclType
+	var opts []cel.EnvOption
+	for name, gvk := range vars {
+		k, err := s.Kind(gvk)
+		require.NoError(t, err)
+		types = append(types, k.Type)
+		opts = append(opts, cel.Variable(name, k.Type.CelType()))
+	}
+	provider := apiservercel.NewDeclTypeProvider(types...)
+	provider.SetRecognizeKeywordAsFieldName(true)
+	env, err := cel.NewEnv(cel.OptionalTypes())
+	require.NoError(t, err)
+	providerOpts, err := provider.EnvOptions(env.CELTypeProvider())
+	require.NoError(t, err)
+	env, err = env.Extend(append(providerOpts, opts...)...)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		expr string
+		want *cel.Type // nil: must not compile
+	}{
+		{"deployment.spec.replicas + 1", cel.IntType},
+		{"deployment.metadata.namespace", cel.StringType},
+		{"deployment.metadata.labels['app']", cel.StringType},
+		{"job.spec.template.spec.containers[0].image", cel.StringType},
+		{"deployment.status.?availableReplicas.orValue(0) >= schema.spec.replicas", cel.BoolType},
+		{"service.spec.ports[0].targetPort", cel.DynType},
+		{"schema.spec.config.anything.goes", cel.DynType},
+		{"schema.metadata.ownerReferences.size()", cel.IntType},
+		{"deployment.spec.replicas + 'x'", nil},
+		{"deployment.spec.bogus", nil},
+		{"schema.spec.mode == 1", nil},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			ast, iss := env.Compile(tc.expr)
+			if tc.want == nil {
+				assert.Error(t, iss.Err())
+				return
+			}
+			require.NoError(t, iss.Err())
+			assert.Equal(t, tc.want.String(), ast.OutputType().String())
+		})
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	s := builtin(t)
+	data, err := os.ReadFile("testdata/widget-crd.yaml")
+	require.NoError(t, err)
+	done := make(chan error, 4)
+	go func() { _, err := s.AddCRD(data, "widget-crd.yaml"); done <- err }()
+	for range 3 {
+		go func() {
+			if _, err := s.Kind(deployment); err != nil {
+				done <- err
+				return
+			}
+			var obj map[string]any
+			_ = yaml.Unmarshal([]byte(validDeployment), &obj)
+			done <- s.Validate(obj)
+		}()
+	}
+	for range 4 {
+		assert.NoError(t, <-done)
+	}
+}
