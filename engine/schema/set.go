@@ -73,8 +73,8 @@ func (s *Set) Kind(gvk schema.GroupVersionKind) (*Kind, error) {
 
 // Default applies the OpenAPI defaults of a CRD kind's structural schema to obj in place, as
 // the API server does on write: it drops nulls of non-nullable fields that have no default,
-// then fills every absent defaulted field. Built-in kinds are left alone: their defaults
-// are Go code in the API server, not part of their schemas.
+// then fills every absent defaulted field. Built-in kinds are left alone: the API server
+// defaults them in Go code, of which their schemas' `default` values show only a part.
 func (s *Set) Default(obj map[string]any) error {
 	e, err := s.lookupObject(obj)
 	if err != nil {
