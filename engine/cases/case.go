@@ -172,6 +172,7 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 
 	nodes := map[string]any{}
 	objects := []any{}
+	reasons := map[string]bool{}
 	for _, n := range res.Nodes {
 		if n.State == render.Rendered {
 			nodes[n.ID] = string(n.State)
@@ -179,13 +180,21 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 			continue
 		}
 		nodes[n.ID] = string(n.State) + ": " + n.Reason
+		reasons[n.Reason] = true
 	}
 	status := rep.Status
 	if status == nil {
 		status = map[string]any{}
 	}
 	doc := map[string]any{"nodes": nodes, "objects": objects, "status": status}
-	if errs := append(append([]string{}, res.Errors...), rep.Errors...); len(errs) > 0 {
+	// Errors a node's reason already shows are not repeated.
+	var errs []string
+	for _, e := range append(append([]string{}, res.Errors...), rep.Errors...) {
+		if !reasons[e] {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
 		doc["errors"] = errs
 	}
 	// Through JSON, so the document holds exactly the types expected.yaml decodes to.

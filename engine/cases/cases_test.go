@@ -222,6 +222,7 @@ spec:
       status: '${ size(errors) > 0 ? "False" : "True" }'
       reason: '${ size(errors) > 0 ? "ApplyFailed" : "Applied" }'
       message: '${ errors.join("; ") }'
+    url: '${ "http://web/" + string(1 / (size(errors) - 1)) }'
 `,
 		"c/instance.yaml": instance,
 		"c/errors.yaml":   "- 'apply v1 ConfigMap default/web: forbidden'\n",
@@ -240,6 +241,33 @@ spec:
 	require.Len(t, results, 1)
 	require.NoError(t, results[0].Err)
 	assert.Empty(t, results[0].Failures)
+
+	// The url failed (one error: division by zero): it is left out, and said in errors.
+	s, err := Load(dir)
+	require.NoError(t, err)
+	doc, err := s.document(context.Background(), filepath.Join(dir, "c"))
+	require.NoError(t, err)
+	m := doc.(map[string]any)
+	assert.NotContains(t, m["status"], "url")
+	require.Len(t, m["errors"], 1)
+	assert.Contains(t, m["errors"].([]any)[0], "graph.yaml:19:13: status, field url: ")
+	assert.Contains(t, m["errors"].([]any)[0], "division by zero")
+}
+
+// An error that a node's reason shows is not repeated in errors.
+func TestErrorsNotRepeated(t *testing.T) {
+	dir := appSuite(t, map[string]string{
+		"c/instance.yaml":          instance,
+		"c/observed/settings.yaml": "metadata: {namespace: default}\n",
+	})
+	s, err := Load(dir)
+	require.NoError(t, err)
+	doc, err := s.document(context.Background(), filepath.Join(dir, "c"))
+	require.NoError(t, err)
+	m := doc.(map[string]any)
+	assert.Equal(t, "Error: graph.yaml:35:50: resource deployment, field spec.template.spec.containers[0].envFrom[0].configMapRef.name: ${settings.metadata.name}: no such key: name",
+		m["nodes"].(map[string]any)["deployment"])
+	assert.NotContains(t, m, "errors")
 }
 
 func TestLoadErrors(t *testing.T) {

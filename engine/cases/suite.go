@@ -41,7 +41,7 @@ The document, compared with expected.yaml as a JSON value (not as text):
   nodes:   {<id>: "<State>" or "<State>: <reason>"}   State: Rendered, Waiting, Skipped or Error
   objects: [the desired objects, in the graph's order, each validated against its schema]
   status:  {the instance's status}
-  errors:  [render and status errors]                 present only when there are some
+  errors:  [render and status errors no node's reason shows]   only when there are some
 
 assert.yaml keys may be expressions over the value at their place: (length(objects)) is JMESPath,
 (cel;object.spec.replicas > 1) is CEL with that value as object.`
