@@ -41,7 +41,11 @@ returns, until "loom local down".`,
 		Short: "Start the control plane in the background and print its kubeconfig",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return localUp(cmd, dir(), resolveBinDir(binDir))
+			down := "loom local down"
+			if cmd.Flags().Changed("state-dir") {
+				down += " --state-dir " + stateDir
+			}
+			return localUp(cmd, dir(), resolveBinDir(binDir), down)
 		},
 	}, &cobra.Command{
 		Use:   "status",
@@ -69,7 +73,7 @@ returns, until "loom local down".`,
 	return cmd
 }
 
-func localUp(cmd *cobra.Command, dir, binDir string) error {
+func localUp(cmd *cobra.Command, dir, binDir, down string) error {
 	out := cmd.OutOrStdout()
 	if _, comps, err := controlplane.Status(dir); err == nil {
 		if allRunning(comps) {
@@ -101,7 +105,7 @@ func localUp(cmd *cobra.Command, dir, binDir string) error {
 	fmt.Fprintf(out, "kubeconfig: %s\n", c.Kubeconfig)
 	fmt.Fprintf(out, "operator kubeconfig (user %s): %s\n", controlplane.OperatorUser, c.OperatorKubeconfig)
 	fmt.Fprintf(out, "try: kubectl --kubeconfig %s get nodes\n", c.Kubeconfig)
-	fmt.Fprintln(out, "stop it with: loom local down")
+	fmt.Fprintln(out, "stop it with:", down)
 	return nil
 }
 

@@ -94,10 +94,10 @@ func WithAuditLog() Option { return func(o *options) { o.audit = true } }
 // 2-core machine kube-apiserver alone can take 30s).
 func WithReadyTimeout(d time.Duration) Option { return func(o *options) { o.readyTimeout = d } }
 
-// Start runs a control plane and returns when every component is ready, or the error of the
-// first that failed or was not ready in time, naming its log. A failed Start leaves no process;
-// it keeps only the directory's logs/ for the post-mortem. ctx cancels the start, not the
-// control plane: it runs until Stop.
+// Start runs a control plane and returns when every component is ready, or else a
+// *ComponentError for the first that exited or was not ready in time. A failed Start leaves no
+// process and keeps only the directory's logs/ for the post-mortem; an interrupted one (ctx
+// cancelled) leaves nothing. ctx bounds the start only: the control plane runs until Stop.
 func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
 	begin := time.Now()
 	o := options{readyTimeout: 90 * time.Second}
@@ -120,7 +120,8 @@ func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
 	}
 	defer func() {
 		if err != nil {
-			c.keepLogs = true
+			// The logs explain a failure; an interrupted start needs no explaining.
+			c.keepLogs = !errors.Is(err, context.Canceled)
 			_ = c.Stop()
 		}
 	}()
@@ -232,7 +233,7 @@ func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
 	kwok, err := c.start(binDir, "kwok",
 		"--kubeconfig", c.Kubeconfig, "--config", kwokConfig,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", fakeNodeAnnotation+"=fake",
-		"--cidr", "10.0.0.1/16", "--node-ip", "10.0.0.1",
+		"--cidr", "10.244.0.1/16", "--node-ip", "10.0.0.1",
 		"--server-address", "127.0.0.1:"+strconv.Itoa(kwokPort))
 	if err != nil {
 		return nil, err

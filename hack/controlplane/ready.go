@@ -53,13 +53,12 @@ func waitFor(ctx context.Context, checks ...check) error {
 		}
 		select {
 		case <-ctx.Done():
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("start interrupted: %w", ctx.Err()) // nobody's fault
+			}
 			for i, ch := range checks {
 				if !passed[i] {
-					cause := ctx.Err()
-					if errors.Is(cause, context.DeadlineExceeded) {
-						cause = errors.New("not ready in time")
-					}
-					return ch.comp.fail(fmt.Errorf("%v; last check: %v", cause, lastErr[i]))
+					return ch.comp.fail(fmt.Errorf("not ready in time; last check: %v", lastErr[i]))
 				}
 			}
 		case <-time.After(100 * time.Millisecond):
