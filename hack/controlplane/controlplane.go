@@ -98,7 +98,7 @@ func WithReadyTimeout(d time.Duration) Option { return func(o *options) { o.read
 // *ComponentError for the first that exited or was not ready in time. A failed Start leaves no
 // process and keeps only the directory's logs/ for the post-mortem; an interrupted one (ctx
 // cancelled) leaves nothing. ctx bounds the start only: the control plane runs until Stop.
-func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
+func Start(ctx context.Context, opts ...Option) (*ControlPlane, error) {
 	begin := time.Now()
 	o := options{readyTimeout: 90 * time.Second}
 	for _, opt := range opts {
@@ -108,6 +108,29 @@ func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, o.readyTimeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		// A free port can be taken by another process (another control plane, or any client's
+		// outgoing connection) between freePorts and the component's bind: try other ports.
+		retry := attempt < 3
+		c, err := start(ctx, o, binDir, retry)
+		if err != nil && retry && errors.Is(err, errPortTaken) {
+			continue
+		}
+		if c != nil {
+			c.ReadyIn = time.Since(begin)
+		}
+		return c, err
+	}
+}
+
+// errPortTaken marks a start that failed because a component could not bind its port.
+var errPortTaken = errors.New("port taken")
+
+// start is one attempt of Start. If it fails for a taken port and will be retried, it removes
+// everything, logs too.
+func start(ctx context.Context, o options, binDir string, retry bool) (_ *ControlPlane, err error) {
 	dir, err := makeDir(o)
 	if err != nil {
 		return nil, err
@@ -119,14 +142,18 @@ func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
-			// The logs explain a failure; an interrupted start needs no explaining.
-			c.keepLogs = !errors.Is(err, context.Canceled)
-			_ = c.Stop()
+		if err == nil {
+			return
 		}
+		var compErr *ComponentError
+		if errors.As(err, &compErr) && compErr.portTaken() {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		// The logs explain a failure; an interrupted start, or one tried again, needs no
+		// explaining.
+		c.keepLogs = !errors.Is(err, context.Canceled) && !(retry && errors.Is(err, errPortTaken))
+		_ = c.Stop()
 	}()
-	ctx, cancel := context.WithTimeout(ctx, o.readyTimeout)
-	defer cancel()
 
 	// 1. Files: credentials, kubeconfigs, kwok's stages, the audit policy.
 	for _, sub := range []string{"logs", "etcd"} {
@@ -252,7 +279,6 @@ func Start(ctx context.Context, opts ...Option) (_ *ControlPlane, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c.ReadyIn = time.Since(begin)
 	return c, nil
 }
 

@@ -82,6 +82,12 @@ func (e *ComponentError) Error() string {
 
 func (e *ComponentError) Unwrap() error { return e.Err }
 
+// portTaken reports whether the component failed because its port was in use.
+func (e *ComponentError) portTaken() bool {
+	data, err := os.ReadFile(e.Log)
+	return err == nil && bytes.Contains(data, []byte("address already in use"))
+}
+
 func tail(path string, lines int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {

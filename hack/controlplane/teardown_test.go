@@ -182,3 +182,25 @@ func processesIn(dir string) []string {
 	}
 	return found
 }
+
+// TestStartRetriesTakenPort: a component that cannot bind its port makes Start try again on
+// other ports, three times in all, and only the last attempt's logs are kept.
+func TestStartRetriesTakenPort(t *testing.T) {
+	bin, parent := t.TempDir(), t.TempDir()
+	attempts := filepath.Join(t.TempDir(), "attempts")
+	script := fmt.Sprintf("#!/bin/sh\necho x >> %s\necho 'listen tcp 127.0.0.1:1: bind: address already in use' >&2\nexit 1\n", attempts)
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
+		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755))
+	}
+
+	_, err := controlplane.Start(context.Background(), controlplane.WithBinDir(bin), controlplane.WithParentDir(parent))
+	var compErr *controlplane.ComponentError
+	require.ErrorAs(t, err, &compErr)
+	assert.Equal(t, "etcd", compErr.Component)
+	data, err := os.ReadFile(attempts)
+	require.NoError(t, err)
+	assert.Equal(t, 3, strings.Count(string(data), "x"))
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the failed attempts before the last leave nothing")
+}
