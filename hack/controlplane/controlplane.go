@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Who talks to the control plane. Both authenticate with static bearer tokens.
+// The users of the control plane, both authenticated by static bearer tokens.
 const (
 	// AdminUser is in system:masters. The control plane's own components use it too.
 	AdminUser = "loom-admin"
@@ -25,6 +25,10 @@ const (
 	// OperatorBinding is the ClusterRoleBinding that gives OperatorUser cluster-admin. A test
 	// that wants to check loom's own RBAC deletes it and binds config/rbac instead.
 	OperatorBinding = "loom-operator-cluster-admin"
+)
+
+// What kwok plays.
+const (
 	// FakeNode is the node kwok plays the kubelet of: Pods scheduled there go Running and Ready.
 	FakeNode = "kwok-node-0"
 	// IngressIP is the load-balancer address kwok writes into every Ingress's status.
@@ -90,8 +94,8 @@ func WithParentDir(parent string) Option { return func(o *options) { o.parentDir
 // WithAuditLog makes kube-apiserver record every request of OperatorUser; see AuditLog.
 func WithAuditLog() Option { return func(o *options) { o.audit = true } }
 
-// WithReadyTimeout bounds how long Start waits for all components (default 90s: on a busy
-// 2-core machine kube-apiserver alone can take 30s).
+// WithReadyTimeout bounds how long Start waits for all components. The default, 90s, is far
+// above the usual 3 to 15s, for a 2-core machine busy compiling.
 func WithReadyTimeout(d time.Duration) Option { return func(o *options) { o.readyTimeout = d } }
 
 // Start runs a control plane and returns when every component is ready, or else a
