@@ -7,6 +7,8 @@
 //	graph     syntax tree → type-checked, dependency-ordered, compiled Graph (load time)
 //	render    (Graph, instance, config, observed objects) → desired objects and node states
 //	readiness readyWhen per node and the instance's status, over observed objects
+//	assert    kyverno-json assertion trees over rendered documents (the only user of kyverno-json)
+//	cases     golden-case suites of graphs: `loom test`
 //
 // Everything here is pure: no package under engine/ imports controllers/ or needs a cluster,
 // so the CLI and golden tests run exactly the code the controller runs.

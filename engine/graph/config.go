@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/loom-mcp/loom/engine/parse"
 )
 
 // ConfigValues completes an operator configuration: every declared key gets the given value
@@ -59,22 +61,39 @@ func (g *Graph) ConfigFromEnv(getenv func(string) string) (map[string]any, error
 		if raw == "" {
 			continue
 		}
-		switch c.Type {
-		case "string":
-			out[c.Name] = raw
-		case "boolean":
-			b, err := strconv.ParseBool(raw)
-			if err != nil {
-				return nil, fmt.Errorf("%s=%q: expected true or false", c.Env, raw)
-			}
-			out[c.Name] = b
-		case "integer":
-			i, err := strconv.ParseInt(raw, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%s=%q: expected an integer", c.Env, raw)
-			}
-			out[c.Name] = i
+		v, err := parseConfig(c, raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", c.Env, raw, err)
 		}
+		out[c.Name] = v
 	}
 	return out, nil
+}
+
+// ParseConfig reads raw text (a flag's value) as the declared type of the key.
+func (g *Graph) ParseConfig(key, raw string) (any, error) {
+	for _, c := range g.Config {
+		if c.Name == key {
+			return parseConfig(c, strings.TrimSpace(raw))
+		}
+	}
+	return nil, fmt.Errorf("the graph declares no configuration key %q", key)
+}
+
+func parseConfig(c parse.ConfigKey, raw string) (any, error) {
+	switch c.Type {
+	case "boolean":
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return nil, fmt.Errorf("expected true or false")
+		}
+		return b, nil
+	case "integer":
+		i, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("expected an integer")
+		}
+		return i, nil
+	}
+	return raw, nil
 }

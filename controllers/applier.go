@@ -1,0 +1,226 @@
+package controllers
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
+)
+
+// Action says what the applier did with one object.
+type Action string
+
+const (
+	Created    Action = "created"
+	Configured Action = "configured"
+	Unchanged  Action = "unchanged"
+	Deleted    Action = "deleted"
+)
+
+// Change is the outcome for one object.
+type Change struct {
+	Node   string
+	Action Action
+	Object *unstructured.Unstructured // what the API server returned, or the live object when unchanged
+	// Conflict is set when another field manager held fields loom sets: loom took them
+	// back (force), and says so rather than fighting silently.
+	Conflict string
+}
+
+// applier applies desired objects with server-side apply, skipping applies that would
+// change nothing.
+type applier struct {
+	dynamic dynamic.Interface
+	mapper  meta.RESTMapper
+	types   managedfields.TypeConverter
+
+	mu sync.Mutex
+	// fieldSets caches the field set of each intent (by hash): computing it converts the
+	// object to a typed value, and steady-state reconciles ask for the same ones again.
+	fieldSets map[string]*fieldpath.Set
+}
+
+// maxFieldSets bounds the intent cache; past it, the cache starts over.
+const maxFieldSets = 20000
+
+// stripped are the fields the API server leaves out of every manager's field set.
+var stripped = fieldpath.NewSet(
+	fieldpath.MakePathOrDie("apiVersion"),
+	fieldpath.MakePathOrDie("kind"),
+	fieldpath.MakePathOrDie("metadata"),
+	fieldpath.MakePathOrDie("metadata", "name"),
+	fieldpath.MakePathOrDie("metadata", "namespace"),
+	fieldpath.MakePathOrDie("metadata", "creationTimestamp"),
+	fieldpath.MakePathOrDie("metadata", "selfLink"),
+	fieldpath.MakePathOrDie("metadata", "uid"),
+	fieldpath.MakePathOrDie("metadata", "clusterName"),
+	fieldpath.MakePathOrDie("metadata", "generation"),
+	fieldpath.MakePathOrDie("metadata", "managedFields"),
+	fieldpath.MakePathOrDie("metadata", "resourceVersion"),
+)
+
+// intent stamps desired with the hash of its content (AnnotationIntent).
+func intent(desired *unstructured.Unstructured) (string, error) {
+	data, err := json.Marshal(desired.Object) // map keys sorted: a stable hash
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	h := hex.EncodeToString(sum[:16])
+	ann := desired.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[AnnotationIntent] = h
+	desired.SetAnnotations(ann)
+	return h, nil
+}
+
+// unchanged reports whether applying desired (already stamped by intent) over live would
+// change nothing: live carries the same intent, and loom's manager owns exactly the fields
+// desired sets. Anyone who changed one of those fields took it over, so the sets differ.
+func (a *applier) unchanged(desired, live *unstructured.Unstructured) bool {
+	if live == nil {
+		return false
+	}
+	h := desired.GetAnnotations()[AnnotationIntent]
+	if live.GetAnnotations()[AnnotationIntent] != h {
+		return false
+	}
+	owned := ownedFields(live)
+	if owned == nil {
+		return false
+	}
+	want, err := a.fieldSet(h, desired)
+	if err != nil {
+		return false
+	}
+	return owned.Equals(want)
+}
+
+func (a *applier) fieldSet(hash string, obj *unstructured.Unstructured) (*fieldpath.Set, error) {
+	a.mu.Lock()
+	set, ok := a.fieldSets[hash]
+	a.mu.Unlock()
+	if ok {
+		return set, nil
+	}
+	tv, err := a.types.ObjectToTyped(obj)
+	if err != nil {
+		return nil, err
+	}
+	full, err := tv.ToFieldSet()
+	if err != nil {
+		return nil, err
+	}
+	set = full.Difference(stripped)
+	a.mu.Lock()
+	if len(a.fieldSets) >= maxFieldSets {
+		a.fieldSets = map[string]*fieldpath.Set{}
+	}
+	a.fieldSets[hash] = set
+	a.mu.Unlock()
+	return set, nil
+}
+
+// ownedFields is the field set loom's manager holds in obj, from its apply entry.
+func ownedFields(obj *unstructured.Unstructured) *fieldpath.Set {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager != FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.Subresource != "" || mf.FieldsV1 == nil {
+			continue
+		}
+		set := &fieldpath.Set{}
+		if err := set.FromJSON(bytes.NewReader(mf.FieldsV1.Raw)); err != nil {
+			return nil
+		}
+		return set
+	}
+	return nil
+}
+
+func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := obj.GroupVersionKind()
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", gvk, err)
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return a.dynamic.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
+	}
+	return a.dynamic.Resource(m.Resource), nil
+}
+
+// apply server-side applies desired. It asks without force first, so that fields another
+// manager took are reported (Change.Conflict), then takes them back with force.
+func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured) (Change, error) {
+	ch := Change{Node: node}
+	if a.unchanged(desired, live) {
+		ch.Action, ch.Object = Unchanged, live
+		return ch, nil
+	}
+	ri, err := a.resource(desired)
+	if err != nil {
+		return ch, err
+	}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager}
+	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
+	if apierrors.IsConflict(err) {
+		ch.Conflict = err.Error()
+		opts.Force = true
+		out, err = ri.Apply(ctx, desired.GetName(), desired, opts)
+	}
+	if err != nil {
+		return ch, fmt.Errorf("apply %s %s: %w", desired.GetKind(), desired.GetName(), err)
+	}
+	ch.Object = out
+	ch.Action = Configured
+	if live == nil {
+		ch.Action = Created
+	}
+	return ch, nil
+}
+
+// prune deletes obj, only if it is still the object loom saw (same UID).
+func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unstructured) (Change, error) {
+	ri, err := a.resource(obj)
+	if err != nil {
+		return Change{Node: node}, err
+	}
+	uid := obj.GetUID()
+	policy := metav1.DeletePropagationBackground
+	err = ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{
+		Preconditions:     &metav1.Preconditions{UID: &uid},
+		PropagationPolicy: &policy,
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return Change{Node: node}, fmt.Errorf("prune %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return Change{Node: node, Action: Deleted, Object: obj}, nil
+}
+
+// applyStatus writes an instance's status through the status subresource.
+func (a *applier) applyStatus(ctx context.Context, instance *unstructured.Unstructured, status map[string]any) error {
+	patch := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": instance.GetAPIVersion(),
+		"kind":       instance.GetKind(),
+		"metadata":   map[string]any{"name": instance.GetName(), "namespace": instance.GetNamespace()},
+		"status":     status,
+	}}
+	ri, err := a.resource(instance)
+	if err != nil {
+		return err
+	}
+	_, err = ri.ApplyStatus(ctx, instance.GetName(), patch, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	return err
+}

@@ -1,0 +1,190 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	schema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+)
+
+var (
+	deployGVR  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	svcGVR     = schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	cmGVR      = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	ingressGVR = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+)
+
+func createNamespace(t *testing.T, name string) {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+func waitPhase(t *testing.T, d dynamic.Interface, ns, name, phase string) *unstructured.Unstructured {
+	t.Helper()
+	var last *unstructured.Unstructured
+	require.Eventually(t, func() bool {
+		obj, err := d.Resource(appGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		last = obj
+		got, _, _ := unstructured.NestedString(obj.Object, "status", "phase")
+		return got == phase
+	}, 60*time.Second, 100*time.Millisecond, "app %s/%s never reached phase %s; last: %v", ns, name, phase, statusOf(last))
+	return last
+}
+
+func statusOf(obj *unstructured.Unstructured) any {
+	if obj == nil {
+		return nil
+	}
+	return obj.Object["status"]
+}
+
+func TestLifecycle(t *testing.T) {
+	installCRD(t)
+	startOperator(t, loadGraph(t))
+	d := adminDynamic(t)
+	ctx := context.Background()
+	ns := "lifecycle"
+	createNamespace(t, ns)
+
+	// Create: every object appears, the app becomes Ready with its url.
+	_, err := d.Resource(appGVR).Namespace(ns).Create(ctx, newApp(ns, "web", map[string]any{"image": "nginx:1.27", "host": "web.example.com"}), metav1.CreateOptions{})
+	require.NoError(t, err)
+	app := waitPhase(t, d, ns, "web", "Ready")
+	url, _, _ := unstructured.NestedString(app.Object, "status", "url")
+	assert.Equal(t, "http://web.example.com", url)
+	for _, gvr := range []schema.GroupVersionResource{deployGVR, svcGVR, ingressGVR} {
+		obj, err := d.Resource(gvr).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+		require.NoError(t, err, gvr.Resource)
+		refs := obj.GetOwnerReferences()
+		require.Len(t, refs, 1)
+		assert.Equal(t, app.GetUID(), refs[0].UID)
+		assert.True(t, *refs[0].Controller)
+	}
+
+	// Update the image: the Deployment follows.
+	patch := []byte(`{"spec":{"image":"nginx:1.28"}}`)
+	_, err = d.Resource(appGVR).Namespace(ns).Patch(ctx, "web", types.MergePatchType, patch, metav1.PatchOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return deploymentImage(t, d, ns, "web") == "nginx:1.28" }, 30*time.Second, 100*time.Millisecond)
+	waitPhase(t, d, ns, "web", "Ready")
+
+	// Someone edits a field loom owns (an Update, like kubectl edit) and adds a label:
+	// the image is put back, the label stays.
+	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	containers[0].(map[string]any)["image"] = "evil:latest"
+	require.NoError(t, unstructured.SetNestedSlice(dep.Object, containers, "spec", "template", "spec", "containers"))
+	labels := dep.GetLabels()
+	labels["team"] = "blue"
+	dep.SetLabels(labels)
+	_, err = d.Resource(deployGVR).Namespace(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return deploymentImage(t, d, ns, "web") == "nginx:1.28" }, 30*time.Second, 100*time.Millisecond, "the edit was not reverted")
+	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "blue", dep.GetLabels()["team"], "a label another actor added stays")
+
+	// Drop the host: the Ingress node is skipped, and its object pruned.
+	_, err = d.Resource(appGVR).Namespace(ns).Patch(ctx, "web", types.JSONPatchType, []byte(`[{"op":"remove","path":"/spec/host"}]`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := d.Resource(ingressGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}, 30*time.Second, 100*time.Millisecond, "the ingress was not pruned")
+	app = waitPhase(t, d, ns, "web", "Ready")
+	_, hasURL, _ := unstructured.NestedString(app.Object, "status", "url")
+	assert.False(t, hasURL, "no url without an ingress")
+
+	// Delete the app: the garbage collector removes its objects.
+	require.NoError(t, d.Resource(appGVR).Namespace(ns).Delete(ctx, "web", metav1.DeleteOptions{}))
+	for _, gvr := range []schema.GroupVersionResource{deployGVR, svcGVR, cmGVR} {
+		name := "web"
+		if gvr == cmGVR {
+			name = "web-settings"
+		}
+		require.Eventually(t, func() bool {
+			_, err := d.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}, 60*time.Second, 200*time.Millisecond, "%s %s was not garbage-collected", gvr.Resource, name)
+	}
+}
+
+func deploymentImage(t *testing.T, d dynamic.Interface, ns, name string) string {
+	dep, err := d.Resource(deployGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	if len(containers) == 0 {
+		return ""
+	}
+	img, _ := containers[0].(map[string]any)["image"].(string)
+	return img
+}
+
+// TestIdleCostsNothing: with 20 Ready apps and nothing changing, the operator makes no
+// write and no GET for 30 s, counted from the API server's audit log of its user.
+func TestIdleCostsNothing(t *testing.T) {
+	installCRD(t)
+	startOperator(t, loadGraph(t))
+	d := adminDynamic(t)
+	ctx := context.Background()
+	ns := "idle"
+	createNamespace(t, ns)
+	begin := time.Now()
+	for i := 0; i < 20; i++ {
+		spec := map[string]any{"image": "nginx:1.27", "env": map[string]any{"N": fmt.Sprint(i)}}
+		if i%2 == 0 {
+			spec["host"] = fmt.Sprintf("app%d.example.com", i)
+		}
+		_, err := d.Resource(appGVR).Namespace(ns).Create(ctx, newApp(ns, fmt.Sprintf("app%d", i), spec), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	for i := 0; i < 20; i++ {
+		waitPhase(t, d, ns, fmt.Sprintf("app%d", i), "Ready")
+	}
+	// The audit log does see the operator: converging took writes.
+	converging, err := cp.Audit.Count(begin)
+	require.NoError(t, err)
+	require.NotZero(t, converging["patch deployments"], "the audit log shows no apply by the operator: %v", converging)
+	t.Logf("converging 20 apps, requests by verb and resource: %v", converging)
+
+	// Let the last status writes and their watch events settle.
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	time.Sleep(30 * time.Second)
+	counts, err := cp.Audit.Count(start)
+	require.NoError(t, err)
+	var writes, gets []string
+	for key, n := range counts {
+		var verb string
+		fmt.Sscan(key, &verb)
+		switch verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+			writes = append(writes, fmt.Sprintf("%s ×%d", key, n))
+		case "get":
+			gets = append(gets, fmt.Sprintf("%s ×%d", key, n))
+		}
+	}
+	assert.Empty(t, writes, "writes in the idle window")
+	assert.Empty(t, gets, "GETs in the idle window")
+	t.Logf("idle window requests by verb and resource: %v", counts)
+}

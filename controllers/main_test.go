@@ -1,0 +1,122 @@
+package controllers_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/stretchr/testify/require"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	"github.com/loom-mcp/loom/controllers"
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/schema"
+	"github.com/loom-mcp/loom/hack/controlplane"
+)
+
+
+var cp *controlplane.ControlPlane
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(logr.Discard())
+	os.Exit(controlplane.RunTests(m, &cp, controlplane.WithAuditLog()))
+}
+
+var appGVR = k8sschema.GroupVersionResource{Group: "example.loom.dev", Version: "v1", Resource: "apps"}
+
+// installCRD creates the App CRD once and waits until it is served.
+func installCRD(t *testing.T) {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	require.NoError(t, yaml.UnmarshalStrict(data, crd))
+	cs, err := apiextensions.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool {
+		got, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond)
+}
+
+// loadGraph loads controllers/testdata/graph.yaml typed by the App CRD.
+func loadGraph(t *testing.T) *graph.Graph {
+	t.Helper()
+	s, err := schema.Builtin()
+	require.NoError(t, err)
+	crd, err := os.ReadFile("../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	_, err = s.AddCRD(crd, "crd.yaml")
+	require.NoError(t, err)
+	g, err := graph.LoadFile("testdata/graph.yaml", graph.WithSchemas(s))
+	require.NoError(t, err)
+	return g
+}
+
+// startOperator runs the reconciler as the operator user until the test ends.
+func startOperator(t *testing.T, g *graph.Graph) {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	require.NoError(t, clientgoscheme.AddToScheme(scheme))
+	mgr, err := ctrl.NewManager(cp.OperatorConfig(), ctrl.Options{
+		Scheme:                 scheme,
+		Cache:                  controllers.CacheOptions(g, cache.Options{}),
+		Client:                 controllers.ClientOptions(client.Options{}),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	require.NoError(t, err)
+	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	require.Eventually(t, func() bool { return ready(nil) == nil }, 30*time.Second, 50*time.Millisecond, "informer caches never synced")
+}
+
+func adminDynamic(t *testing.T) dynamic.Interface {
+	t.Helper()
+	d, err := dynamic.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	return d
+}
+
+func newApp(ns, name string, spec map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.loom.dev/v1", "kind": "App",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec":     spec,
+	}}
+}

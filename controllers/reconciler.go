@@ -1,0 +1,313 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/readiness"
+	"github.com/loom-mcp/loom/engine/render"
+)
+
+// Reconciler reconciles the instances of one graph.
+type Reconciler struct {
+	graph    *graph.Graph
+	config   map[string]any
+	reader   client.Reader // the manager's cache
+	applier  *applier
+	recorder record.EventRecorder
+	now      func() time.Time
+	log      logr.Logger
+}
+
+// Reconcile brings one instance's objects to what the graph renders for it and writes the
+// status the graph computes. It is safe to call concurrently for different instances.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := r.log.WithValues("instance", req.NamespacedName)
+
+	// 1. Fetch the instance from the cache. Once it is gone, the garbage collector deletes
+	// its objects through their ownerReferences: nothing to do.
+	inst := &unstructured.Unstructured{}
+	inst.SetGroupVersionKind(r.graph.Instance.GVK)
+	if err := r.reader.Get(ctx, req.NamespacedName, inst); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if inst.GetDeletionTimestamp() != nil {
+		return ctrl.Result{}, nil
+	}
+
+	// 2. Observe the objects this instance owns, from the cache, by node id.
+	observed, err := r.observe(ctx, inst)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// 3. Render, apply and render again: an apply's result is observed data that nodes
+	// waiting on it can render from in the same pass.
+	changes, in, res, applyErrs := r.converge(ctx, inst, observed)
+	for _, ch := range changes {
+		if ch.Action != Unchanged {
+			log.V(1).Info(string(ch.Action), "node", ch.Node, "kind", ch.Object.GetKind(), "name", ch.Object.GetName())
+		}
+		if ch.Conflict != "" {
+			r.recorder.Eventf(inst, corev1.EventTypeWarning, "FieldConflict", "%s: another manager held fields loom sets; loom took them back: %s", ch.Node, ch.Conflict)
+		}
+	}
+
+	// 4. Readiness and status, from what is observed now, with apply errors in scope.
+	var errs []string
+	for _, e := range applyErrs {
+		errs = append(errs, e.Error())
+	}
+	rep, err := readiness.Evaluate(ctx, r.graph, in, res, readiness.Options{Now: r.now(), Errors: errs})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.writeStatus(ctx, inst, rep.Status); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// 5. Apply errors retry with backoff. Waiting for objects to become ready needs no
+	// requeue: their changes arrive as watch events.
+	if len(applyErrs) > 0 {
+		return ctrl.Result{}, applyErrs[0]
+	}
+	return ctrl.Result{}, nil
+}
+
+// observe lists the cached objects of every kind in the graph that carry the instance's
+// label and are controlled by it.
+func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
+	out := map[string]*unstructured.Unstructured{}
+	for _, gvk := range r.childKinds() {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err := r.reader.List(ctx, list, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexInstance: inst.GetName()}); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			node := obj.GetLabels()[LabelNode]
+			n, ok := r.graph.Node(node)
+			if !ok || n.Kind.GVK != gvk || !controlledBy(obj, inst) {
+				continue
+			}
+			out[node] = obj
+		}
+	}
+	return out, nil
+}
+
+func (r *Reconciler) childKinds() []schema.GroupVersionKind {
+	seen := map[schema.GroupVersionKind]bool{}
+	var out []schema.GroupVersionKind
+	for _, n := range r.graph.Nodes {
+		if !seen[n.Kind.GVK] {
+			seen[n.Kind.GVK] = true
+			out = append(out, n.Kind.GVK)
+		}
+	}
+	return out
+}
+
+func controlledBy(obj, owner *unstructured.Unstructured) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller && ref.UID == owner.GetUID() {
+			return true
+		}
+	}
+	return false
+}
+
+// converge renders and applies until no node is left to apply. Nodes that render in the
+// same pass are applied concurrently. When any node fails to render, or the instance
+// fails a check, nothing is applied or pruned: invalid input never leaves half an object
+// graph behind.
+func (r *Reconciler) converge(ctx context.Context, inst *unstructured.Unstructured, live map[string]*unstructured.Unstructured) ([]Change, render.Input, *render.Result, []error) {
+	observed := make(map[string]map[string]any, len(live))
+	for id, obj := range live {
+		observed[id] = obj.Object
+	}
+	in := render.Input{Instance: inst.Object, Config: r.config, Observed: observed}
+	done := map[string]bool{}
+	var changes []Change
+	var errs []error
+	for pass := 0; ; pass++ {
+		res, err := render.Render(ctx, r.graph, in)
+		if err != nil {
+			return changes, in, &render.Result{}, append(errs, err)
+		}
+		if res.Invalid || failed(res) || len(errs) > 0 || pass > len(r.graph.Nodes) {
+			return changes, in, res, errs
+		}
+		var batch []render.Node
+		for _, n := range res.Nodes {
+			if n.State == render.Rendered && !done[n.ID] {
+				batch = append(batch, n)
+			}
+		}
+		if len(batch) == 0 {
+			// Last pass: prune what became skipped.
+			for _, n := range res.Nodes {
+				if obj := live[n.ID]; n.State == render.Skipped && obj != nil {
+					ch, err := r.applier.prune(ctx, n.ID, obj)
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					changes = append(changes, ch)
+					delete(observed, n.ID)
+				}
+			}
+			return changes, in, res, errs
+		}
+		results := make([]Change, len(batch))
+		batchErrs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, n := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], batchErrs[i] = r.applyNode(ctx, inst, n, live[n.ID])
+			}()
+		}
+		wg.Wait()
+		for i, n := range batch {
+			done[n.ID] = true
+			if batchErrs[i] != nil {
+				errs = append(errs, batchErrs[i])
+				continue
+			}
+			changes = append(changes, results[i])
+			observed[n.ID] = results[i].Object.Object
+		}
+	}
+}
+
+func failed(res *render.Result) bool {
+	for _, n := range res.Nodes {
+		if n.State == render.Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// applyNode adds loom's labels, the controller ownerReference and the intent to one
+// rendered object, and applies it.
+func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (Change, error) {
+	desired := &unstructured.Unstructured{Object: n.Object}
+	labels := desired.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelGraph] = r.graph.Name
+	labels[LabelInstance] = inst.GetName()
+	labels[LabelNode] = n.ID
+	desired.SetLabels(labels)
+	yes := true
+	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), metav1.OwnerReference{
+		APIVersion:         inst.GetAPIVersion(),
+		Kind:               inst.GetKind(),
+		Name:               inst.GetName(),
+		UID:                inst.GetUID(),
+		Controller:         &yes,
+		BlockOwnerDeletion: &yes,
+	}))
+	if _, err := intent(desired); err != nil {
+		return Change{Node: n.ID}, err
+	}
+	return r.applier.apply(ctx, n.ID, desired, live)
+}
+
+// writeStatus writes status when it differs from the instance's, and records an Event
+// when the status's phase (if the graph has one) changes.
+func (r *Reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstructured, status map[string]any) error {
+	if status == nil {
+		return nil
+	}
+	old, _, _ := unstructured.NestedMap(inst.Object, "status")
+	if reflect.DeepEqual(normalize(old), normalize(status)) {
+		return nil
+	}
+	if err := r.applier.applyStatus(ctx, inst, status); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("writing status: %w", err)
+	}
+	before, _ := old["phase"].(string)
+	after, _ := status["phase"].(string)
+	if after != "" && before != after {
+		kind := corev1.EventTypeNormal
+		if after == "Error" {
+			kind = corev1.EventTypeWarning
+		}
+		msg, _ := status["message"].(string)
+		r.recorder.Eventf(inst, kind, "Phase"+after, "%s → %s%s", orNone(before), after, suffix(msg))
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func suffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}
+
+// normalize makes JSON values from the cache and from the engine comparable: numbers as
+// int64 or float64, and no empty maps or lists where the other side has none.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if n := normalize(e); n != nil {
+				out[k] = n
+			}
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case float64:
+		if x == float64(int64(x)) {
+			return int64(x)
+		}
+	}
+	return v
+}

@@ -1,0 +1,174 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/dynamic"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
+
+	"github.com/loom-mcp/loom/engine/graph"
+)
+
+// Options configure the reconciler.
+type Options struct {
+	// Config is the operator configuration the graph declares (graph.ConfigFromEnv reads
+	// it from the environment). Missing keys take the graph's defaults.
+	Config map[string]any
+	// Concurrency is how many instances reconcile at once.
+	Concurrency int
+	// Now is the clock for condition transition times; time.Now when nil.
+	Now func() time.Time
+}
+
+// CacheOptions returns base with what the reconciler needs from the manager's cache: the
+// graph's kinds watched only where they carry loom's graph label, and managedFields kept
+// only for loom's own apply entry (the rest is dead weight in memory). The manager must be
+// created with these options; Add cannot change them afterwards.
+func CacheOptions(g *graph.Graph, base cache.Options) cache.Options {
+	sel := labels.NewSelector()
+	req, err := labels.NewRequirement(LabelGraph, selection.Equals, []string{g.Name})
+	if err == nil {
+		sel = sel.Add(*req)
+	}
+	if base.ByObject == nil {
+		base.ByObject = map[client.Object]cache.ByObject{}
+	}
+	for _, n := range g.Nodes {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(n.Kind.GVK)
+		base.ByObject[obj] = cache.ByObject{Label: sel}
+	}
+	base.DefaultTransform = keepOwnManagedFields
+	return base
+}
+
+// ClientOptions makes the manager's client read unstructured objects from the cache, as
+// it does typed ones; without it every read of the reconciler would be a GET.
+func ClientOptions(base client.Options) client.Options {
+	base.Cache = &client.CacheOptions{Unstructured: true}
+	return base
+}
+
+func keepOwnManagedFields(in any) (any, error) {
+	obj, ok := in.(metav1.Object)
+	if !ok {
+		return in, nil
+	}
+	mf := obj.GetManagedFields()
+	if mf == nil {
+		return in, nil
+	}
+	var keep []metav1.ManagedFieldsEntry
+	for _, e := range mf {
+		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			keep = append(keep, e)
+		}
+	}
+	obj.SetManagedFields(keep)
+	return in, nil
+}
+
+var _ toolscache.TransformFunc = keepOwnManagedFields
+
+// Add builds a reconciler for g and registers it, its watches and its readiness check
+// with mgr. mgr must have been created with CacheOptions(g, ...) and ClientOptions(...).
+//
+// Lifecycle: nothing runs until mgr.Start(ctx); everything stops when that ctx is done,
+// with no other handle to close. A failure to start or to sync the informers does not
+// end in a log line only: the returned checker (also registered as the manager's "loom"
+// readyz check) fails until every informer the reconciler needs has synced, so /readyz
+// tells a reconciler that never started from one that did.
+func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, error) {
+	if g.Instance == nil {
+		return nil, errors.New("the graph has no instance kind")
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	tc, err := g.Schemas.TypeConverter()
+	if err != nil {
+		return nil, fmt.Errorf("building the type converter: %w", err)
+	}
+	if _, err := g.ConfigValues(opts.Config); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := &Reconciler{
+		graph:    g,
+		config:   opts.Config,
+		reader:   mgr.GetClient(),
+		applier:  &applier{dynamic: dyn, mapper: mgr.GetRESTMapper(), types: tc, fieldSets: map[string]*fieldpath.Set{}},
+		recorder: mgr.GetEventRecorderFor("loom"),
+		now:      now,
+		log:      mgr.GetLogger().WithName("loom").WithValues("graph", g.Name),
+	}
+
+	ctx := context.Background()
+	instance := &unstructured.Unstructured{}
+	instance.SetGroupVersionKind(g.Instance.GVK)
+	b := builder.ControllerManagedBy(mgr).
+		Named(g.Name).
+		For(instance).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1)})
+	for _, gvk := range r.childKinds() {
+		child := &unstructured.Unstructured{}
+		child.SetGroupVersionKind(gvk)
+		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexInstance, func(o client.Object) []string {
+			if v, ok := o.GetLabels()[LabelInstance]; ok {
+				return []string{v}
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
+		}
+		b = b.Watches(child, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), instance, handler.OnlyControllerOwner()))
+	}
+	if err := b.Complete(r); err != nil {
+		return nil, err
+	}
+
+	synced := &syncCheck{}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			synced.ok.Store(true)
+		}
+		<-ctx.Done()
+		return nil
+	})); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("loom", synced.Check); err != nil {
+		return nil, err
+	}
+	return synced.Check, nil
+}
+
+type syncCheck struct{ ok atomic.Bool }
+
+func (s *syncCheck) Check(*http.Request) error {
+	if !s.ok.Load() {
+		return errors.New("informer caches have not synced")
+	}
+	return nil
+}
