@@ -29,7 +29,6 @@ import (
 	"github.com/loom-mcp/loom/hack/controlplane"
 )
 
-
 var cp *controlplane.ControlPlane
 
 func TestMain(m *testing.M) {

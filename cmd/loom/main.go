@@ -25,6 +25,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newLocalCmd(),
+		newOperatorCmd(),
 		newRenderCmd(),
 		newValidateCmd(),
 		newTestCmd(),

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/controllers"
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/schema"
+	"github.com/loom-mcp/loom/templates"
+)
+
+type operatorFlags struct {
+	kubeconfig, graphPath, metricsAddr, probeAddr, leaderNamespace string
+	crds, set                                                      []string
+	leaderElect                                                    bool
+	qps                                                            float32
+	burst, concurrency                                             int
+}
+
+func newOperatorCmd() *cobra.Command {
+	var f operatorFlags
+	cmd := &cobra.Command{
+		Use:   "operator",
+		Short: "Run the operator: reconcile every instance of the graph's kind",
+		Long: `Operator runs loom's controller manager. It loads the graph (the embedded MCPServer graph
+unless --graph names another, typed by --crd files), reads the graph's configuration from
+the environment variables the graph declares (for MCPServer: MCP_DEFAULT_INGRESS_HOST and
+the others in the README) and from --set KEY=VALUE, and reconciles until SIGINT or SIGTERM.
+/readyz on the probe address fails until the informer caches have synced.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runOperator(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster)")
+	fl.StringVar(&f.graphPath, "graph", "", "a ResourceGraph file to serve instead of the embedded MCPServer graph")
+	fl.StringArrayVar(&f.crds, "crd", nil, "a CRD file typing --graph's instance kind (repeatable)")
+	fl.StringArrayVar(&f.set, "set", nil, "a configuration value KEY=VALUE, over the environment (repeatable)")
+	fl.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", `metrics address ("0" turns metrics off)`)
+	fl.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz")
+	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, for running more than one replica")
+	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
+	// Sized for thousands of instances: a fleet's first convergence is a burst of applies.
+	fl.Float32Var(&f.qps, "kube-api-qps", 200, "client requests per second to the API server")
+	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
+	fl.IntVar(&f.concurrency, "concurrency", 16, "instances reconciled at once")
+	return cmd
+}
+
+func runOperator(cmd *cobra.Command, f operatorFlags) error {
+	ctrl.SetLogger(zap.New())
+	g, err := operatorGraph(f)
+	if err != nil {
+		return err
+	}
+	cfg, err := g.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	for _, kv := range f.set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("--set %q: expected KEY=VALUE", kv)
+		}
+		val, err := g.ParseConfig(k, v)
+		if err != nil {
+			return fmt.Errorf("--set %s: %w", kv, err)
+		}
+		cfg[k] = val
+	}
+	if _, err := g.ConfigValues(cfg); err != nil {
+		return err
+	}
+
+	rest, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	rest.QPS, rest.Burst = f.qps, f.burst
+	rest.UserAgent = "loom"
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(rest, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   controllers.CacheOptions(g, cache.Options{}),
+		Client:                  controllers.ClientOptions(client.Options{}),
+		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:  f.probeAddr,
+		LeaderElection:          f.leaderElect,
+		LeaderElectionID:        "loom-" + g.Name,
+		LeaderElectionNamespace: f.leaderNamespace,
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := controllers.Add(mgr, g, controllers.Options{Config: cfg, Concurrency: f.concurrency}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.Info("loom operator starting", "graph", g.Name, "instance", g.Instance.GVK.String(), "resources", len(g.Nodes))
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// operatorGraph loads --graph, or the embedded MCPServer graph typed by the embedded CRD.
+func operatorGraph(f operatorFlags) (*graph.Graph, error) {
+	if f.graphPath != "" {
+		g, _, err := loadGraph(f.graphPath, f.crds)
+		return g, err
+	}
+	set, err := schema.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := set.AddCRD(crd.MCPServer, "config/crd (embedded)"); err != nil {
+		return nil, err
+	}
+	return graph.Load("templates/mcpserver.yaml (embedded)", templates.MCPServer, graph.WithSchemas(set))
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	return ctrl.GetConfig()
+}
