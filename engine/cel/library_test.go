@@ -19,6 +19,7 @@ func TestLibrary(t *testing.T) {
 		{`json.encode({"b": 1, "a": [true, "x"]})`, `{"a":[true,"x"],"b":1}`},
 		{`json.encode({"a": null, "b": optional.none(), "c": 2.5})`, `{"c":2.5}`},
 		{`json.encode("q\"")`, `"q\""`},
+		{`json.encode([{"a": 1}] + [{"b": 2}])`, `[{"a":1},{"b":2}]`},
 		{`sha256("")`, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
 		{`sha256(json.encode({"x": 1})) == sha256('{"x":1}')`, true},
 		{`base64.encode(bytes("user:pass"))`, "dXNlcjpwYXNz"},
@@ -58,6 +59,7 @@ func TestToJSON(t *testing.T) {
 		{`duration("90s")`, "1m30s", true},
 		{`timestamp("2026-01-02T03:04:05Z")`, "2026-01-02T03:04:05Z", true},
 		{`[1, null, optional.none(), 2]`, []any{int64(1), int64(2)}, true},
+		{`[{"name": "A"}] + [{"name": "B", "n": 2}]`, []any{map[string]any{"name": "A"}, map[string]any{"name": "B", "n": int64(2)}}, true},
 		{`{"a": {"b": [1]}}`, map[string]any{"a": map[string]any{"b": []any{int64(1)}}}, true},
 	}
 	for _, tt := range tests {

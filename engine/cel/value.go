@@ -42,12 +42,13 @@ func ToJSON(v ref.Val) (out any, present bool, err error) {
 	case *types.Err:
 		return nil, false, x
 	}
-	// Objects and lists read from the instance or observed objects are native JSON already.
+	// Objects and lists read from the instance or observed objects are native JSON already;
+	// lists joined with + hold CEL values among them, which nativeJSON converts.
 	switch n := v.Value().(type) {
 	case map[string]any:
-		return CopyJSON(n), true, nil
+		return nativeJSON(n)
 	case []any:
-		return CopyJSON(n), true, nil
+		return nativeJSON(n)
 	}
 	if m, ok := v.(traits.Mapper); ok {
 		out := map[string]any{}
@@ -87,6 +88,44 @@ func ToJSON(v ref.Val) (out any, present bool, err error) {
 		return s.String(), true, nil
 	}
 	return nil, false, fmt.Errorf("a value of type %s cannot be written into an object", v.Type())
+}
+
+// nativeJSON deep-copies a native JSON value, converting any CEL values inside it.
+func nativeJSON(v any) (any, bool, error) {
+	switch x := v.(type) {
+	case ref.Val:
+		return ToJSON(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			val, present, err := nativeJSON(e)
+			if err != nil {
+				return nil, false, fmt.Errorf("[%q]: %w", k, err)
+			}
+			if present {
+				out[k] = val
+			}
+		}
+		return out, true, nil
+	case []any:
+		out := make([]any, 0, len(x))
+		for i, e := range x {
+			val, present, err := nativeJSON(e)
+			if err != nil {
+				return nil, false, fmt.Errorf("[%d]: %w", i, err)
+			}
+			if present {
+				out = append(out, val)
+			}
+		}
+		return out, true, nil
+	case nil:
+		return nil, false, nil
+	case string, bool, int64, float64, int, int32:
+		return CopyJSON(v), true, nil
+	}
+	// Other native values (a map[ref.Val]ref.Val a CEL list holds) convert as CEL values.
+	return ToJSON(types.DefaultTypeAdapter.NativeToValue(v))
 }
 
 // CopyJSON deep-copies a JSON value, so results never alias the inputs they came from.
