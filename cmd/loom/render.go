@@ -36,6 +36,10 @@ comments first. With --status, the status the graph computes follows the objects
 			if err != nil {
 				return err
 			}
+			// As kubectl does, an instance with no namespace lands in "default".
+			if md, ok := inst["metadata"].(map[string]any); ok && md["namespace"] == nil {
+				md["namespace"] = "default"
+			}
 			if err := set.Default(inst); err != nil {
 				return fmt.Errorf("%s: %w", instancePath, err)
 			}
