@@ -35,7 +35,7 @@ if ((${#names[@]} == 0)); then
 fi
 
 echo "tools: building ${names[*]} into $bin"
-echo "tools: the first build (empty Go caches) takes several minutes: about 10 on 2 cores"
+echo "tools: the first build (empty Go caches) takes several minutes: 6 to 12 on 2 cores"
 major=${kube_version#v}; major=${major%%.*}
 minor=${kube_version#v*.}; minor=${minor%%.*}
 ldflags="-s -w"
