@@ -46,8 +46,9 @@ type applier struct {
 	types   managedfields.TypeConverter
 
 	mu sync.Mutex
-	// fieldSets caches the field set of each intent (by hash): computing it converts the
-	// object to a typed value, and steady-state reconciles ask for the same ones again.
+	// fieldSets caches the field set of each intent, by hash and owner (co-owners of a
+	// shared object stamp the same intent, but their ownerReferences differ): computing it
+	// converts the object to a typed value, and steady-state reconciles ask again and again.
 	fieldSets map[string]*fieldpath.Set
 }
 
@@ -90,7 +91,7 @@ func intent(desired *unstructured.Unstructured) (string, error) {
 // unchanged reports whether applying desired (already stamped by intent) over live would
 // change nothing: live carries the same intent, and loom's manager owns exactly the fields
 // desired sets. Anyone who changed one of those fields took it over, so the sets differ.
-func (a *applier) unchanged(desired, live *unstructured.Unstructured) bool {
+func (a *applier) unchanged(manager string, desired, live *unstructured.Unstructured) bool {
 	if live == nil {
 		return false
 	}
@@ -98,20 +99,24 @@ func (a *applier) unchanged(desired, live *unstructured.Unstructured) bool {
 	if live.GetAnnotations()[AnnotationIntent] != h {
 		return false
 	}
-	owned := ownedFields(live)
+	owned := ownedFields(live, manager)
 	if owned == nil {
 		return false
 	}
-	want, err := a.fieldSet(h, desired)
+	key := h
+	for _, ref := range desired.GetOwnerReferences() {
+		key += "/" + string(ref.UID)
+	}
+	want, err := a.fieldSet(key, desired)
 	if err != nil {
 		return false
 	}
 	return owned.Equals(want)
 }
 
-func (a *applier) fieldSet(hash string, obj *unstructured.Unstructured) (*fieldpath.Set, error) {
+func (a *applier) fieldSet(key string, obj *unstructured.Unstructured) (*fieldpath.Set, error) {
 	a.mu.Lock()
-	set, ok := a.fieldSets[hash]
+	set, ok := a.fieldSets[key]
 	a.mu.Unlock()
 	if ok {
 		return set, nil
@@ -129,15 +134,15 @@ func (a *applier) fieldSet(hash string, obj *unstructured.Unstructured) (*fieldp
 	if len(a.fieldSets) >= maxFieldSets {
 		a.fieldSets = map[string]*fieldpath.Set{}
 	}
-	a.fieldSets[hash] = set
+	a.fieldSets[key] = set
 	a.mu.Unlock()
 	return set, nil
 }
 
-// ownedFields is the field set loom's manager holds in obj, from its apply entry.
-func ownedFields(obj *unstructured.Unstructured) *fieldpath.Set {
+// ownedFields is the field set manager holds in obj, from its apply entry.
+func ownedFields(obj *unstructured.Unstructured, manager string) *fieldpath.Set {
 	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager != FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.Subresource != "" || mf.FieldsV1 == nil {
+		if mf.Manager != manager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.Subresource != "" || mf.FieldsV1 == nil {
 			continue
 		}
 		set := &fieldpath.Set{}
@@ -163,9 +168,9 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 
 // apply server-side applies desired. It asks without force first, so that fields another
 // manager took are reported (Change.Conflict), then takes them back with force.
-func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured) (Change, error) {
+func (a *applier) apply(ctx context.Context, node, manager string, desired, live *unstructured.Unstructured) (Change, error) {
 	ch := Change{Node: node}
-	if a.unchanged(desired, live) {
+	if a.unchanged(manager, desired, live) {
 		ch.Action, ch.Object = Unchanged, live
 		return ch, nil
 	}
@@ -173,7 +178,7 @@ func (a *applier) apply(ctx context.Context, node string, desired, live *unstruc
 	if err != nil {
 		return ch, err
 	}
-	opts := metav1.ApplyOptions{FieldManager: FieldManager}
+	opts := metav1.ApplyOptions{FieldManager: manager}
 	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
 	if apierrors.IsConflict(err) {
 		ch.Conflict = err.Error()
@@ -189,6 +194,33 @@ func (a *applier) apply(ctx context.Context, node string, desired, live *unstruc
 		ch.Action = Created
 	}
 	return ch, nil
+}
+
+// release gives up manager's share of a shared object: an empty apply drops the fields it
+// owned, its ownerReference among them. The last owner deletes the object instead.
+func (a *applier) release(ctx context.Context, node, manager string, owner *unstructured.Unstructured, obj *unstructured.Unstructured) (Change, error) {
+	others := 0
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID != owner.GetUID() {
+			others++
+		}
+	}
+	if others == 0 {
+		return a.prune(ctx, node, obj)
+	}
+	ri, err := a.resource(obj)
+	if err != nil {
+		return Change{Node: node}, err
+	}
+	empty := &unstructured.Unstructured{}
+	empty.SetGroupVersionKind(obj.GroupVersionKind())
+	empty.SetName(obj.GetName())
+	empty.SetNamespace(obj.GetNamespace())
+	out, err := ri.Apply(ctx, obj.GetName(), empty, metav1.ApplyOptions{FieldManager: manager, Force: true})
+	if err != nil {
+		return Change{Node: node}, fmt.Errorf("release %s %s: %w", obj.GetKind(), obj.GetName(), err)
+	}
+	return Change{Node: node, Action: Configured, Object: out}, nil
 }
 
 // prune deletes obj, only if it is still the object loom saw (same UID).

@@ -2,7 +2,6 @@ package controllers_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -56,8 +55,8 @@ func statusOf(obj *unstructured.Unstructured) any {
 }
 
 func TestLifecycle(t *testing.T) {
-	installCRD(t)
-	startOperator(t, loadGraph(t))
+	installAppCRD(t)
+	startOperator(t, loadGraph(t), nil)
 	d := adminDynamic(t)
 	ctx := context.Background()
 	ns := "lifecycle"
@@ -138,53 +137,4 @@ func deploymentImage(t *testing.T, d dynamic.Interface, ns, name string) string 
 	}
 	img, _ := containers[0].(map[string]any)["image"].(string)
 	return img
-}
-
-// TestIdleCostsNothing: with 20 Ready apps and nothing changing, the operator makes no
-// write and no GET for 30 s, counted from the API server's audit log of its user.
-func TestIdleCostsNothing(t *testing.T) {
-	installCRD(t)
-	startOperator(t, loadGraph(t))
-	d := adminDynamic(t)
-	ctx := context.Background()
-	ns := "idle"
-	createNamespace(t, ns)
-	begin := time.Now()
-	for i := 0; i < 20; i++ {
-		spec := map[string]any{"image": "nginx:1.27", "env": map[string]any{"N": fmt.Sprint(i)}}
-		if i%2 == 0 {
-			spec["host"] = fmt.Sprintf("app%d.example.com", i)
-		}
-		_, err := d.Resource(appGVR).Namespace(ns).Create(ctx, newApp(ns, fmt.Sprintf("app%d", i), spec), metav1.CreateOptions{})
-		require.NoError(t, err)
-	}
-	for i := 0; i < 20; i++ {
-		waitPhase(t, d, ns, fmt.Sprintf("app%d", i), "Ready")
-	}
-	// The audit log does see the operator: converging took writes.
-	converging, err := cp.Audit.Count(begin)
-	require.NoError(t, err)
-	require.NotZero(t, converging["patch deployments"], "the audit log shows no apply by the operator: %v", converging)
-	t.Logf("converging 20 apps, requests by verb and resource: %v", converging)
-
-	// Let the last status writes and their watch events settle.
-	time.Sleep(2 * time.Second)
-	start := time.Now()
-	time.Sleep(30 * time.Second)
-	counts, err := cp.Audit.Count(start)
-	require.NoError(t, err)
-	var writes, gets []string
-	for key, n := range counts {
-		var verb string
-		fmt.Sscan(key, &verb)
-		switch verb {
-		case "create", "update", "patch", "delete", "deletecollection":
-			writes = append(writes, fmt.Sprintf("%s ×%d", key, n))
-		case "get":
-			gets = append(gets, fmt.Sprintf("%s ×%d", key, n))
-		}
-	}
-	assert.Empty(t, writes, "writes in the idle window")
-	assert.Empty(t, gets, "GETs in the idle window")
-	t.Logf("idle window requests by verb and resource: %v", counts)
 }

@@ -38,11 +38,17 @@ func TestMain(m *testing.M) {
 
 var appGVR = k8sschema.GroupVersionResource{Group: "example.loom.dev", Version: "v1", Resource: "apps"}
 
-// installCRD creates the App CRD once and waits until it is served.
-func installCRD(t *testing.T) {
+// installAppCRD creates the App CRD (testdata/engine/crd.yaml) and waits until it is served.
+func installAppCRD(t *testing.T) {
 	t.Helper()
 	data, err := os.ReadFile("../testdata/engine/crd.yaml")
 	require.NoError(t, err)
+	installCRD(t, data)
+}
+
+// installCRD creates a CRD, unless it exists, and waits until it is served.
+func installCRD(t *testing.T, data []byte) {
+	t.Helper()
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	require.NoError(t, yaml.UnmarshalStrict(data, crd))
 	cs, err := apiextensions.NewForConfig(cp.AdminConfig())
@@ -80,8 +86,9 @@ func loadGraph(t *testing.T) *graph.Graph {
 	return g
 }
 
-// startOperator runs the reconciler as the operator user until the test ends.
-func startOperator(t *testing.T, g *graph.Graph) {
+// startOperator runs the reconciler in this process, as the operator user, until the test
+// ends.
+func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	t.Helper()
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
@@ -93,7 +100,7 @@ func startOperator(t *testing.T, g *graph.Graph) {
 		HealthProbeBindAddress: "0",
 	})
 	require.NoError(t, err)
-	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4})
+	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4, Config: config, SkipNameValidation: true})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -88,21 +88,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{}, nil
 }
 
-// observe lists the cached objects of every kind in the graph that carry the instance's
-// label and are controlled by it.
+// observe lists the cached objects of every kind in the graph that the instance owns: it
+// controls its own objects, and co-owns shared ones.
 func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
 	for _, gvk := range r.childKinds() {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := r.reader.List(ctx, list, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexInstance: inst.GetName()}); err != nil {
+		if err := r.reader.List(ctx, list, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexOwner: string(inst.GetUID())}); err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
 			node := obj.GetLabels()[LabelNode]
 			n, ok := r.graph.Node(node)
-			if !ok || n.Kind.GVK != gvk || !controlledBy(obj, inst) {
+			if !ok || n.Kind.GVK != gvk || !ownedBy(obj, inst, !n.Shared) {
 				continue
 			}
 			out[node] = obj
@@ -123,9 +123,9 @@ func (r *Reconciler) childKinds() []schema.GroupVersionKind {
 	return out
 }
 
-func controlledBy(obj, owner *unstructured.Unstructured) bool {
+func ownedBy(obj, owner *unstructured.Unstructured, controller bool) bool {
 	for _, ref := range obj.GetOwnerReferences() {
-		if ref.Controller != nil && *ref.Controller && ref.UID == owner.GetUID() {
+		if ref.UID == owner.GetUID() && (!controller || ref.Controller != nil && *ref.Controller) {
 			return true
 		}
 	}
@@ -163,7 +163,13 @@ func (r *Reconciler) converge(ctx context.Context, inst *unstructured.Unstructur
 			// Last pass: prune what became skipped.
 			for _, n := range res.Nodes {
 				if obj := live[n.ID]; n.State == render.Skipped && obj != nil {
-					ch, err := r.applier.prune(ctx, n.ID, obj)
+					var ch Change
+					var err error
+					if node, _ := r.graph.Node(n.ID); node.Shared {
+						ch, err = r.applier.release(ctx, n.ID, managerFor(true, inst.GetName()), inst, obj)
+					} else {
+						ch, err = r.applier.prune(ctx, n.ID, obj)
+					}
 					if err != nil {
 						errs = append(errs, err)
 						continue
@@ -206,31 +212,32 @@ func failed(res *render.Result) bool {
 	return false
 }
 
-// applyNode adds loom's labels, the controller ownerReference and the intent to one
-// rendered object, and applies it.
+// applyNode adds loom's labels, the intent and the instance's ownerReference to one
+// rendered object, and applies it. The intent is stamped before the ownerReference, so
+// that every co-owner of a shared object stamps the same one.
 func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (Change, error) {
+	node, _ := r.graph.Node(n.ID)
 	desired := &unstructured.Unstructured{Object: n.Object}
 	labels := desired.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	labels[LabelGraph] = r.graph.Name
-	labels[LabelInstance] = inst.GetName()
 	labels[LabelNode] = n.ID
+	if !node.Shared {
+		labels[LabelInstance] = inst.GetName()
+	}
 	desired.SetLabels(labels)
-	yes := true
-	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), metav1.OwnerReference{
-		APIVersion:         inst.GetAPIVersion(),
-		Kind:               inst.GetKind(),
-		Name:               inst.GetName(),
-		UID:                inst.GetUID(),
-		Controller:         &yes,
-		BlockOwnerDeletion: &yes,
-	}))
 	if _, err := intent(desired); err != nil {
 		return Change{Node: n.ID}, err
 	}
-	return r.applier.apply(ctx, n.ID, desired, live)
+	yes := true
+	ref := metav1.OwnerReference{APIVersion: inst.GetAPIVersion(), Kind: inst.GetKind(), Name: inst.GetName(), UID: inst.GetUID()}
+	if !node.Shared {
+		ref.Controller, ref.BlockOwnerDeletion = &yes, &yes
+	}
+	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), ref))
+	return r.applier.apply(ctx, n.ID, managerFor(node.Shared, inst.GetName()), desired, live)
 }
 
 // writeStatus writes status when it differs from the instance's, and records an Event

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,9 @@ type Options struct {
 	Concurrency int
 	// Now is the clock for condition transition times; time.Now when nil.
 	Now func() time.Time
+	// SkipNameValidation lets one process register the same graph more than once (tests
+	// that start a manager per test); controller-runtime refuses it otherwise.
+	SkipNameValidation bool
 }
 
 // CacheOptions returns base with what the reconciler needs from the manager's cache: the
@@ -77,7 +81,8 @@ func keepOwnManagedFields(in any) (any, error) {
 	}
 	var keep []metav1.ManagedFieldsEntry
 	for _, e := range mf {
-		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+		loom := e.Manager == FieldManager || strings.HasPrefix(e.Manager, FieldManager+"/")
+		if loom && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
 			keep = append(keep, e)
 		}
 	}
@@ -130,19 +135,21 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	b := builder.ControllerManagedBy(mgr).
 		Named(g.Name).
 		For(instance).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1)})
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
 	for _, gvk := range r.childKinds() {
 		child := &unstructured.Unstructured{}
 		child.SetGroupVersionKind(gvk)
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexInstance, func(o client.Object) []string {
-			if v, ok := o.GetLabels()[LabelInstance]; ok {
-				return []string{v}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
+			var uids []string
+			for _, ref := range o.GetOwnerReferences() {
+				uids = append(uids, string(ref.UID))
 			}
-			return nil
+			return uids
 		}); err != nil {
 			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
 		}
-		b = b.Watches(child, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), instance, handler.OnlyControllerOwner()))
+		// Every owner, not only the controller: shared objects have several.
+		b = b.Watches(child, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), instance))
 	}
 	if err := b.Complete(r); err != nil {
 		return nil, err

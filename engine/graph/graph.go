@@ -48,6 +48,8 @@ type Check struct {
 type Node struct {
 	ID   string
 	Kind *schema.Kind
+	// Shared objects are co-owned by every instance that renders them (parse.Resource).
+	Shared bool
 	// Deps are the ids whose observed objects this node's template or includeWhen read.
 	Deps []string
 	// Index is the node's position in the file.

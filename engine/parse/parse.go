@@ -277,7 +277,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "includeWhen", "readyWhen", "template")
+		f := p.fields(item, path, "id", "shared", "includeWhen", "readyWhen", "template")
 		if f == nil {
 			continue
 		}
@@ -292,6 +292,14 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 			path = fmt.Sprintf("spec.resources[%s]", r.ID)
 		} else {
 			p.errorf(item, path, "a resource needs an id")
+		}
+		if sh, ok := f["shared"]; ok {
+			v := p.value(sh, path+".shared")
+			b, isBool := v.Scalar.(bool)
+			if v.Kind != Literal || !isBool {
+				p.errorf(sh, path+".shared", "expected true or false")
+			}
+			r.Shared = b
 		}
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")

@@ -99,8 +99,12 @@ type Check struct {
 
 // Resource is one node of the graph: a template for one object.
 type Resource struct {
-	ID          string
-	Pos         Pos
+	ID  string
+	Pos Pos
+	// Shared marks an object that every instance in a namespace renders the same (a
+	// ServiceAccount they all run as): each instance co-owns it, and it goes when the last
+	// one does.
+	Shared      bool
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
 	Template    *Value   // a Map
