@@ -317,4 +317,3 @@ func TestKilledMidConvergence(t *testing.T) {
 		}
 	}
 }
-
