@@ -162,7 +162,8 @@ rm -rf -- "$dir"
 `
 
 type watchdog struct {
-	pipe *os.File
+	pipe   *os.File
+	exited chan struct{}
 }
 
 func startWatchdog(dir string) (*watchdog, error) {
@@ -182,8 +183,12 @@ func startWatchdog(dir string) (*watchdog, error) {
 		w.Close()
 		return nil, err
 	}
-	go func() { _ = cmd.Wait() }()
-	return &watchdog{pipe: w}, nil
+	wd := &watchdog{pipe: w, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(wd.exited)
+	}()
+	return wd, nil
 }
 
 func (w *watchdog) watch(pid int) {
@@ -191,8 +196,13 @@ func (w *watchdog) watch(pid int) {
 }
 
 // release tells the watchdog to exit without touching anything: the owner has torn down the
-// control plane itself, or detached it on purpose.
+// control plane itself, or detached it on purpose. It waits for the watchdog to be gone, so
+// that after Stop no process of the control plane is left, the watchdog included.
 func (w *watchdog) release() {
 	_, _ = fmt.Fprintln(w.pipe, "release")
 	_ = w.pipe.Close()
+	select {
+	case <-w.exited:
+	case <-time.After(5 * time.Second):
+	}
 }
