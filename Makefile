@@ -55,6 +55,7 @@ generate:
 	fi
 	$(BIN)/controller-gen object paths=./api/...
 	$(BIN)/controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd
+	$(GO) run ./cmd/loom rbac > config/rbac/role.yaml
 
 # make openapi: engine/schema's built-in kinds from the OpenAPI v3 documents of Kubernetes
 # v1.33.13 (shipped in the k8s.io/kubernetes module); the output is committed.

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"sync"
+
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -86,10 +90,34 @@ func loadGraph(t *testing.T) *graph.Graph {
 	return g
 }
 
+var privileges sync.Once
+
+// leastPrivilege takes cluster-admin away from the operator user and grants it only what
+// controllers.Rules says the test graphs need: the tests prove those rules suffice.
+func leastPrivilege(t *testing.T) {
+	t.Helper()
+	privileges.Do(func() {
+		cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+		require.NoError(t, err)
+		ctx := context.Background()
+		rules := append(controllers.Rules(mcpGraph(t)), controllers.Rules(loadGraph(t))...)
+		_, err = cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "loom-test"}, Rules: rules}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "loom-test"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "loom-test"},
+			Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: controlplane.OperatorUser}},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		require.NoError(t, cs.RbacV1().ClusterRoleBindings().Delete(ctx, controlplane.OperatorBinding, metav1.DeleteOptions{}))
+	})
+}
+
 // startOperator runs the reconciler in this process, as the operator user, until the test
 // ends.
 func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	t.Helper()
+	leastPrivilege(t)
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
 	mgr, err := ctrl.NewManager(cp.OperatorConfig(), ctrl.Options{

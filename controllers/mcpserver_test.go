@@ -241,6 +241,7 @@ func loomBinary(t *testing.T) string {
 // startOperatorProcess runs `loom operator` as a child process and returns it.
 func startOperatorProcess(t *testing.T, bin string) *exec.Cmd {
 	t.Helper()
+	leastPrivilege(t)
 	cmd := exec.Command(bin, "operator", "--kubeconfig", cp.OperatorKubeconfig,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 		"--set", "gatewayProxyImage=ghcr.io/loom-mcp/mcp-gateway:1.0.0")

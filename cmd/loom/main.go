@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newLocalCmd(),
 		newOperatorCmd(),
+		newRBACCmd(),
 		newRenderCmd(),
 		newValidateCmd(),
 		newTestCmd(),
