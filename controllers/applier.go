@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,8 +34,8 @@ type Change struct {
 	Node   string
 	Action Action
 	Object *unstructured.Unstructured // what the API server returned, or the live object when unchanged
-	// Conflict is set when another field manager held fields loom sets: loom took them
-	// back (force), and says so rather than fighting silently.
+	// Conflict is set when plain updates by another manager (kubectl edit) had changed
+	// fields loom sets: loom took them back with force, and says so.
 	Conflict string
 }
 
@@ -182,6 +183,16 @@ func (a *applier) apply(ctx context.Context, node, manager string, desired, live
 	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
 	if apierrors.IsConflict(err) {
 		ch.Conflict = err.Error()
+		appliers, gerr := conflictingAppliers(ctx, ri, desired.GetName(), err)
+		if gerr != nil {
+			return ch, gerr
+		}
+		if len(appliers) > 0 {
+			// Another applier declared these fields: fighting it would flip them on
+			// every reconcile of either side. Say so instead, and leave the object be.
+			return ch, &HeldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
+		}
+		// Plain updates (kubectl edit, a script) changed loom's fields: put them back.
 		opts.Force = true
 		out, err = ri.Apply(ctx, desired.GetName(), desired, opts)
 	}
@@ -194,6 +205,40 @@ func (a *applier) apply(ctx context.Context, node, manager string, desired, live
 		ch.Action = Created
 	}
 	return ch, nil
+}
+
+// HeldError is an apply refused because another server-side applier holds fields the
+// graph sets. loom does not take them by force; the instance's status reports it.
+type HeldError struct {
+	Kind, Name string
+	Managers   []string
+	Err        error
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("%s %s: fields loom sets are held by %s through server-side apply; loom does not fight them: stop setting them there, or in the graph (%v)",
+		e.Kind, e.Name, strings.Join(e.Managers, ", "), e.Err)
+}
+
+func (e *HeldError) Unwrap() error { return e.Err }
+
+// conflictingAppliers names the managers of a conflict that hold their fields through
+// apply, not update. The cache keeps no other manager's entries, so this reads the object
+// (a conflict is rare; the steady state never gets here).
+func conflictingAppliers(ctx context.Context, ri dynamic.ResourceInterface, name string, conflict error) ([]string, error) {
+	obj, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s after a conflict: %w", name, err)
+	}
+	var out []string
+	for _, mf := range obj.GetManagedFields() {
+		ours := mf.Manager == FieldManager || strings.HasPrefix(mf.Manager, FieldManager+"/")
+		if mf.Operation == metav1.ManagedFieldsOperationApply && !ours &&
+			strings.Contains(conflict.Error(), fmt.Sprintf("%q", mf.Manager)) {
+			out = append(out, mf.Manager)
+		}
+	}
+	return out, nil
 }
 
 // release gives up manager's share of a shared object: an empty apply drops the fields it

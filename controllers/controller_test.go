@@ -101,6 +101,29 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "blue", dep.GetLabels()["team"], "a label another actor added stays")
 
+	// Another server-side applier takes a field loom sets: loom reports it in the status
+	// and leaves the field alone; once the other applier lets go, loom takes it back.
+	scaler := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": ns},
+		"spec":     map[string]any{"replicas": int64(3)},
+	}}
+	_, err = d.Resource(deployGVR).Namespace(ns).Apply(ctx, "web", scaler, metav1.ApplyOptions{FieldManager: "team-scaler", Force: true})
+	require.NoError(t, err)
+	waitPhase(t, d, ns, "web", "Error")
+	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	replicas, _, _ := unstructured.NestedInt64(dep.Object, "spec", "replicas")
+	assert.Equal(t, int64(3), replicas, "loom does not fight another applier")
+	delete(scaler.Object, "spec")
+	_, err = d.Resource(deployGVR).Namespace(ns).Apply(ctx, "web", scaler, metav1.ApplyOptions{FieldManager: "team-scaler", Force: true})
+	require.NoError(t, err)
+	waitPhase(t, d, ns, "web", "Ready")
+	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	require.NoError(t, err)
+	replicas, _, _ = unstructured.NestedInt64(dep.Object, "spec", "replicas")
+	assert.Equal(t, int64(1), replicas)
+
 	// Drop the host: the Ingress node is skipped, and its object pruned.
 	_, err = d.Resource(appGVR).Namespace(ns).Patch(ctx, "web", types.JSONPatchType, []byte(`[{"op":"remove","path":"/spec/host"}]`), metav1.PatchOptions{})
 	require.NoError(t, err)
