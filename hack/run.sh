@@ -13,7 +13,14 @@ k() { "$bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
 # 1. The control plane. A previous run that was killed hard may have left one: clear it.
 "$bin/loom" local down --state-dir "$state" >/dev/null
-trap 'say "tearing down"; "$bin/loom" local down --state-dir "$state"' EXIT
+operator=
+teardown() {
+	# Stop the operator however the script ends, Ctrl-C or an error.
+	if [[ -n $operator ]]; then kill "$operator" 2>/dev/null && wait "$operator" || true; fi
+	say "tearing down"
+	"$bin/loom" local down --state-dir "$state"
+}
+trap teardown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 "$bin/loom" local up --state-dir "$state" --bin-dir "$bin"
@@ -30,14 +37,15 @@ if k get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
 	k wait --for condition=Established crd/mcpservers.mcpruntime.org --timeout 30s
 fi
 
-# 3. The operator. ---- START THE OPERATOR HERE once `loom operator` exists (controller issue):
-#   "$bin/loom" operator --kubeconfig "$state/controlplane/operator.kubeconfig" &
-#   operator=$!
-# and, after the examples are applied, wait for them to be ready before printing them.
-operator=
-say "the operator is not there yet (loom operator lands with the controller issue): MCPServers are stored, not reconciled"
+# 3. The operator, as the control plane's operator user (cluster-admin through its binding).
+# No metrics or probe listener: fixed ports would clash with whatever else runs here.
+log=$state/operator.log
+"$bin/loom" operator --kubeconfig "$state/controlplane/operator.kubeconfig" \
+	--metrics-bind-address 0 --health-probe-bind-address 0 >"$log" 2>&1 &
+operator=$!
+say "operator started (pid $operator); its log: $log"
 
-# 4. The examples.
+# 4. The examples, then wait for the operator to make them Ready.
 if compgen -G 'examples/*.yaml' >/dev/null; then
 	k apply -f examples
 else
@@ -45,12 +53,19 @@ else
 fi
 if k get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
 	k get mcpservers -A
+	if k wait --for condition=Ready mcpservers --all -A --timeout 120s >/dev/null; then
+		say "every MCPServer is Ready"
+	else
+		say "not every MCPServer is Ready after 120s; see $log"
+	fi
+	k get mcpservers -A
+fi
+if ! kill -0 "$operator" 2>/dev/null; then
+	say "the operator exited; the end of $log:"
+	tail -n 20 "$log"
+	exit 1
 fi
 
-say "kubeconfig: $kubeconfig"
-if [[ -z $operator ]]; then
-	say "stopping here until the operator exists; for a control plane that stays up, use bin/loom local up"
-	exit 0
-fi
-say "running; Ctrl-C stops the operator and tears the control plane down"
+say "kubeconfig: $kubeconfig (try: bin/kubectl --kubeconfig $kubeconfig get all -A)"
+say "running until Ctrl-C, which stops the operator and tears the control plane down"
 wait "$operator"
