@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -9,20 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/schema"
+	"github.com/loom-mcp/loom/engine/internal/enginetest"
 )
 
 // schemas types graphs with the built-in kinds and the engine's test CRD (kind App).
-func schemas(t testing.TB) *schema.Set {
-	t.Helper()
-	s, err := schema.Builtin()
-	require.NoError(t, err)
-	crd, err := os.ReadFile("../../testdata/engine/crd.yaml")
-	require.NoError(t, err)
-	_, err = s.AddCRD(crd, "crd.yaml")
-	require.NoError(t, err)
-	return s
-}
 
 const header = `apiVersion: loom.dev/v1alpha1
 kind: ResourceGraph
@@ -33,7 +22,7 @@ spec:
 `
 
 func TestLoadSample(t *testing.T) {
-	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(schemas(t)))
+	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(enginetest.Schemas(t)))
 	require.NoError(t, err)
 	var ids []string
 	for _, n := range g.Nodes {
@@ -240,7 +229,7 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"g.yaml:12:", "quote the whole value"},
 		},
 	}
-	s := schemas(t)
+	s := enginetest.Schemas(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := graph.Load("g.yaml", []byte(header+tt.resources), graph.WithSchemas(s))
@@ -265,7 +254,7 @@ func TestLoadVars(t *testing.T) {
       metadata: {name: "${vars.b}"}
       data: {n: "${string(vars.n)}"}
 `, 1)
-	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(schemas(t)))
+	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(enginetest.Schemas(t)))
 	require.NoError(t, err)
 	var names []string
 	for _, v := range g.Vars {
@@ -274,12 +263,12 @@ func TestLoadVars(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "n"}, names, "vars run after the vars they read")
 
 	cyclic := strings.Replace(src, `a: ${ schema.metadata.name }`, `a: '${ vars.n > 0 ? "x" : "y" }'`, 1)
-	_, err = graph.Load("g.yaml", []byte(cyclic), graph.WithSchemas(schemas(t)))
+	_, err = graph.Load("g.yaml", []byte(cyclic), graph.WithSchemas(enginetest.Schemas(t)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "dependency cycle: b → a → n → b")
 
 	typed := strings.Replace(src, `data: {n: "${string(vars.n)}"}`, `data: {n: "${vars.n}"}`, 1)
-	_, err = graph.Load("g.yaml", []byte(typed), graph.WithSchemas(schemas(t)))
+	_, err = graph.Load("g.yaml", []byte(typed), graph.WithSchemas(enginetest.Schemas(t)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field data.n: expected string, got int")
 }

@@ -2,7 +2,6 @@ package readiness_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -10,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/internal/enginetest"
 	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
-	"github.com/loom-mcp/loom/engine/schema"
 )
 
 const src = `apiVersion: loom.dev/v1alpha1
@@ -41,13 +40,7 @@ spec:
 `
 
 func setup(t *testing.T) *graph.Graph {
-	s, err := schema.Builtin()
-	require.NoError(t, err)
-	crd, err := os.ReadFile("../../testdata/engine/crd.yaml")
-	require.NoError(t, err)
-	_, err = s.AddCRD(crd, "crd.yaml")
-	require.NoError(t, err)
-	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(s))
+	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(enginetest.Schemas(t)))
 	require.NoError(t, err)
 	return g
 }

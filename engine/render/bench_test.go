@@ -7,13 +7,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/internal/enginetest"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
 // BenchmarkRender3Nodes renders the engine's sample graph (ConfigMap, Deployment, Service)
 // with every node's dependencies observed, so all three render: the README's figure.
 func BenchmarkRender3Nodes(b *testing.B) {
-	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(schemas(b)))
+	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(enginetest.Schemas(b)))
 	require.NoError(b, err)
 	in := render.Input{
 		Instance: app(map[string]any{"image": "nginx:1.27", "env": map[string]any{"LOG": "debug"}}),
@@ -38,7 +39,7 @@ func BenchmarkRender3Nodes(b *testing.B) {
 
 // BenchmarkLoad loads and type-checks the sample graph (schemas already decoded).
 func BenchmarkLoad(b *testing.B) {
-	s := schemas(b)
+	s := enginetest.Schemas(b)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if _, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(s)); err != nil {

@@ -3,7 +3,6 @@ package render_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,20 +13,9 @@ import (
 
 	"github.com/loom-mcp/loom/engine/cel"
 	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/internal/enginetest"
 	"github.com/loom-mcp/loom/engine/render"
-	"github.com/loom-mcp/loom/engine/schema"
 )
-
-func schemas(t testing.TB) *schema.Set {
-	t.Helper()
-	s, err := schema.Builtin()
-	require.NoError(t, err)
-	crd, err := os.ReadFile("../../testdata/engine/crd.yaml")
-	require.NoError(t, err)
-	_, err = s.AddCRD(crd, "crd.yaml")
-	require.NoError(t, err)
-	return s
-}
 
 func load(t testing.TB, resources string, opts ...graph.Option) *graph.Graph {
 	t.Helper()
@@ -37,7 +25,7 @@ metadata: {name: t}
 spec:
   instance: {apiVersion: example.loom.dev/v1, kind: App}
 ` + resources
-	g, err := graph.Load("g.yaml", []byte(src), append([]graph.Option{graph.WithSchemas(schemas(t))}, opts...)...)
+	g, err := graph.Load("g.yaml", []byte(src), append([]graph.Option{graph.WithSchemas(enginetest.Schemas(t))}, opts...)...)
 	require.NoError(t, err)
 	return g
 }

@@ -1,0 +1,32 @@
+// Package enginetest holds what the engine's tests share: the schemas of the engine's own
+// test kind, App (testdata/engine/crd.yaml), next to the built-in kinds.
+package enginetest
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/loom-mcp/loom/engine/schema"
+)
+
+// AppCRD is the path of the App CRD.
+func AppCRD() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "engine", "crd.yaml")
+}
+
+// Schemas returns the built-in kinds plus App.
+func Schemas(t testing.TB) *schema.Set {
+	t.Helper()
+	s, err := schema.Builtin()
+	require.NoError(t, err)
+	crd, err := os.ReadFile(AppCRD())
+	require.NoError(t, err)
+	_, err = s.AddCRD(crd, "crd.yaml")
+	require.NoError(t, err)
+	return s
+}
