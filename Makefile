@@ -23,8 +23,11 @@ lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
+# make bench: the micro benchmarks, then the fleet on the local control plane, loom and the
+# floor (hack/bench); both go into BENCHMARKS.md. N=1000 make bench for the full run.
+bench: tools build
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/... ./templates/... | tee $(BIN)/bench-micro.txt
+	$(GO) run ./hack/bench -micro $(BIN)/bench-micro.txt -out BENCHMARKS.md
 
 fuzz: ## FUZZTIME=10m make fuzz
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-1m} ./engine/parse
