@@ -45,19 +45,27 @@ log=$state/operator.log
 operator=$!
 say "operator started (pid $operator); its log: $log"
 
-# 4. The examples, then wait for the operator to make them Ready.
+# 4. The examples, watched from before they exist, so every phase they pass through
+# (none yet, Pending, PartiallyReady, Ready) is printed as it happens.
+if k get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
+	k get mcpservers -A --watch &
+	watch=$!
+fi
 if compgen -G 'examples/*.yaml' >/dev/null; then
-	k apply -f examples
+	k apply -f examples >/dev/null
+	say "applied examples/"
 else
 	say "skipped the examples: examples/ has no manifests yet"
 fi
-if k get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
-	k get mcpservers -A
+if [[ -n ${watch:-} ]]; then
 	if k wait --for condition=Ready mcpservers --all -A --timeout 120s >/dev/null; then
+		sleep 1 # the watch prints the last change
 		say "every MCPServer is Ready"
 	else
 		say "not every MCPServer is Ready after 120s; see $log"
 	fi
+	kill "$watch" 2>/dev/null || true
+	wait "$watch" 2>/dev/null || true
 	k get mcpservers -A
 fi
 if ! kill -0 "$operator" 2>/dev/null; then
