@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +41,8 @@ type result struct {
 	// The operator's CPU seconds: from its start until /readyz, while converging (first
 	// create until all Ready), in the idle window, and over its whole life.
 	CPUStartup, CPUConverging, CPUIdle, CPUTotal float64
+	// Reconciling is what the controller did while converging, from its metrics.
+	Reconciling reconcileStats
 	// ReadyRSS is the operator's VmRSS once ready, before the fleet; PeakRSS its VmHWM at
 	// the end. In bytes.
 	ReadyRSS, PeakRSS int64
@@ -99,6 +103,9 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 	}
 	res.Usage = after.minus(before)
 	res.CPUConverging = res.Usage.Operator
+	if res.Reconciling, err = op.scrape(); err != nil {
+		return nil, err
+	}
 	if waitErr != nil {
 		res.Err = waitErr
 	}
@@ -149,9 +156,10 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 
 // operator is `loom operator` running as a child process, as the operator user.
 type operator struct {
-	cmd    *exec.Cmd
-	log    string
-	exited chan struct{}
+	cmd     *exec.Cmd
+	log     string
+	metrics string // URL of its Prometheus metrics
+	exited  chan struct{}
 }
 
 func (o *operator) pid() int { return o.cmd.Process.Pid }
@@ -159,19 +167,18 @@ func (o *operator) pid() int { return o.cmd.Process.Pid }
 // startOperator runs bin/loom operator with the operator user's kubeconfig and returns once
 // its /readyz answers 200 (informer caches synced).
 func startOperator(ctx context.Context, c config, kubeconfig string) (*operator, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	probe := l.Addr().String()
-	l.Close()
+	probe, metrics := addrs[0], addrs[1]
 	logFile, err := os.CreateTemp("", "loom-bench-operator-*.log")
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(c.loomBin, "operator", "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", probe,
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", probe,
 		"--set", "gatewayProxyImage="+gatewayImage,
 		"--concurrency", strconv.Itoa(c.concurrency),
 		"--kube-api-qps", strconv.FormatFloat(c.qps, 'f', -1, 32), "--kube-api-burst", strconv.Itoa(c.burst))
@@ -182,7 +189,7 @@ func startOperator(ctx context.Context, c config, kubeconfig string) (*operator,
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", c.loomBin, err)
 	}
-	o := &operator{cmd: cmd, log: logFile.Name(), exited: make(chan struct{})}
+	o := &operator{cmd: cmd, log: logFile.Name(), metrics: "http://" + metrics + "/metrics", exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(o.exited) }()
 
 	deadline := time.Now().Add(2 * time.Minute)
@@ -207,6 +214,20 @@ func startOperator(ctx context.Context, c config, kubeconfig string) (*operator,
 			return nil, fmt.Errorf("loom operator not ready after 2m; log: %s", o.log)
 		}
 	}
+}
+
+// freeAddrs returns n distinct free loopback addresses.
+func freeAddrs(n int) ([]string, error) {
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close() // held until all are chosen
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
 
 // stop ends the operator: SIGTERM, then SIGKILL after 10 s.
@@ -271,4 +292,57 @@ func (u usage) minus(v usage) usage {
 		out.Components[name] = c - v.Components[name]
 	}
 	return out
+}
+
+// reconcileStats are the controller's own figures, from its Prometheus metrics: how many
+// reconciles ran, how long they took and how long requests waited in the work queue.
+type reconcileStats struct {
+	Reconciles       int
+	ReconcileSeconds float64 // summed over reconciles
+	Adds             int     // work queue adds, before de-duplication
+	QueueSeconds     float64 // time requests waited in the queue, summed
+	QueueCount       int
+}
+
+// scrape reads the operator's controller metrics.
+func (o *operator) scrape() (reconcileStats, error) {
+	var st reconcileStats
+	resp, err := http.Get(o.metrics)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s: %s", o.metrics, resp.Status)
+	}
+	s := bufio.NewScanner(resp.Body)
+	for s.Scan() {
+		line := s.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		name, value := line[:i], line[i+1:]
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		metric, _, _ := strings.Cut(name, "{")
+		switch metric {
+		case "controller_runtime_reconcile_total":
+			st.Reconciles += int(v)
+		case "controller_runtime_reconcile_time_seconds_sum":
+			st.ReconcileSeconds += v
+		case "workqueue_adds_total":
+			st.Adds += int(v)
+		case "workqueue_queue_duration_seconds_sum":
+			st.QueueSeconds += v
+		case "workqueue_queue_duration_seconds_count":
+			st.QueueCount += int(v)
+		}
+	}
+	return st, s.Err()
 }

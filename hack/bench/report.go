@@ -228,6 +228,10 @@ func (r *report) runMarkdown() string {
 		fmt.Fprintf(&b, "\nThe targets are for N = %d; at N = %d they are shown for orientation.\n", c.targetsN, c.n)
 	}
 
+	if st := get(loom, func(r *result) reconcileStats { return r.Reconciling }); st.Reconciles > 0 {
+		fmt.Fprintf(&b, "\nloom's controller while converging (its metrics): %d reconciles, %.2f per MCPServer (%d work-queue adds); a reconcile took %.0f ms on average and waited %.0f ms in the queue before it.\n",
+			st.Reconciles, float64(st.Reconciles)/float64(c.n), st.Adds, 1000*st.ReconcileSeconds/float64(st.Reconciles), 1000*st.QueueSeconds/float64(max(st.QueueCount, 1)))
+	}
 	if loom != nil && loom.Converging != nil {
 		fmt.Fprintf(&b, "\nloom operator's requests while converging (from the first create to the idle window), by verb and resource: %s.\n", counts(loom.Converging))
 		if loom.IdleWindow > 0 {
