@@ -138,23 +138,15 @@ func (e *Env) Compile(src string) (*Program, error) {
 	if iss.Err() != nil {
 		return nil, &CompileError{Source: src, Issues: cleanIssues(iss.Err().Error())}
 	}
-	loops, nodes := shape(ast)
-	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared), fixedCost: nodes}
-	var opts []cel.ProgramOption
+	loops, nodes, body := shape(ast)
+	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared),
+		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, loops: loops}
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if loops {
-		// Only comprehensions make an expression's cost grow beyond its size and its
-		// inputs', so only they pay for runtime cost tracking (which re-plans the program
-		// on every evaluation) and for context checks.
-		p.tracked = true
-		opts = []cel.ProgramOption{
-			cel.CostLimit(e.costLimit),
-			// Check the context on every comprehension step: with a coarser frequency, an
-			// interrupted inner loop stops only itself, and nested loops run on for seconds.
-			cel.InterruptCheckFrequency(1),
-			cel.EvalOptions(cel.OptOptimize, cel.OptTrackCost),
-		}
-	} else {
-		opts = []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+		// Comprehensions ask their activation "#interrupted" at every step; the meter
+		// answers, counting steps against the cost limit and watching the context. (cel-go's
+		// own cost tracking re-plans the program on every evaluation: ten times dearer.)
+		opts = append(opts, cel.InterruptCheckFrequency(1))
 	}
 	prg, err := e.env.Program(ast, opts...)
 	if err != nil {

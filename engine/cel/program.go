@@ -24,10 +24,11 @@ type Program struct {
 	Refs []string
 
 	prg cel.Program
-	// tracked programs have comprehensions: their cost is measured as they run, against
-	// the cost limit. The others cost fixedCost, one unit per node of the expression.
-	tracked   bool
-	fixedCost uint64
+	// Cost: one unit per node of the expression, plus, for each comprehension step, as
+	// many units as the largest loop body of the expression has nodes. Only expressions
+	// with comprehensions (loops) can cost more than their size; they run metered.
+	fixedCost, stepCost, costLimit uint64
+	loops                          bool
 }
 
 // ErrBudget is returned when a render's total CEL cost budget is used up.
@@ -37,37 +38,77 @@ var ErrBudget = errors.New("CEL cost budget of the render exhausted")
 // safe for concurrent use: one render, one budget.
 type Budget struct{ Remaining uint64 }
 
+// ErrCostLimit is returned when one evaluation of one expression exceeds its cost limit.
+var ErrCostLimit = errors.New("cost limit exceeded")
+
 // Eval runs the program. It stops when ctx is done, when the program's own cost limit is
 // reached, or when budget runs out.
 func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *Budget) (ref.Val, error) {
-	if budget != nil && budget.Remaining == 0 {
-		return nil, ErrBudget
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluation stopped: %w", err)
 	}
-	if !p.tracked {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("evaluation stopped: %w", err)
-		}
-		if err := budget.spend(p.fixedCost); err != nil {
-			return nil, err
-		}
+	if err := budget.spend(p.fixedCost); err != nil {
+		return nil, err
+	}
+	if !p.loops {
 		val, _, err := p.prg.Eval(act)
 		return val, err
 	}
-	val, det, err := p.prg.ContextEval(ctx, act)
-	if det != nil {
-		if c := det.ActualCost(); c != nil {
-			if berr := budget.spend(*c); berr != nil && err == nil {
-				return nil, berr
-			}
+	m := &meter{Activation: act, done: ctx.Done(), maxSteps: p.costLimit / max(p.stepCost, 1)}
+	limitedByBudget := false
+	if budget != nil {
+		if n := budget.Remaining / max(p.stepCost, 1); n < m.maxSteps {
+			m.maxSteps, limitedByBudget = n, true
 		}
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("evaluation stopped: %w", ctx.Err())
-		}
-		return nil, err
+	val, _, err := p.prg.Eval(m)
+	if spendErr := budget.spend(m.steps * p.stepCost); spendErr != nil && err == nil && m.stopped == nil {
+		err = spendErr
 	}
-	return val, nil
+	switch {
+	case m.stopped == errStopped:
+		return nil, fmt.Errorf("evaluation stopped: %w", ctx.Err())
+	case m.stopped != nil && limitedByBudget:
+		return nil, ErrBudget
+	case m.stopped != nil:
+		return nil, fmt.Errorf("%w: more than %d units", ErrCostLimit, p.costLimit)
+	}
+	return val, err
+}
+
+var errStopped = errors.New("context done")
+
+// meter is the activation of a metered evaluation: it counts comprehension steps and stops
+// every loop (by answering "#interrupted") once the steps run out or the context is done.
+type meter struct {
+	interpreter.Activation
+	done     <-chan struct{}
+	steps    uint64
+	maxSteps uint64
+	stopped  error
+}
+
+func (m *meter) ResolveName(name string) (any, bool) {
+	if name != "#interrupted" {
+		return m.Activation.ResolveName(name)
+	}
+	if m.stopped != nil {
+		return true, true
+	}
+	m.steps++
+	if m.steps > m.maxSteps {
+		m.stopped = ErrCostLimit
+		return true, true
+	}
+	if m.steps&63 == 0 {
+		select {
+		case <-m.done:
+			m.stopped = errStopped
+			return true, true
+		default:
+		}
+	}
+	return false, true
 }
 
 func (b *Budget) spend(c uint64) error {
@@ -82,20 +123,31 @@ func (b *Budget) spend(c uint64) error {
 	return nil
 }
 
-// shape reports whether an expression has comprehensions, and how many nodes it has.
-func shape(a *cel.Ast) (loops bool, nodes uint64) {
-	var visit func(e ast.NavigableExpr)
-	visit = func(e ast.NavigableExpr) {
-		nodes++
+// shape reports whether an expression has comprehensions, how many nodes it has, and how
+// many the largest loop body (step and condition) has.
+func shape(a *cel.Ast) (loops bool, nodes, body uint64) {
+	var count func(e ast.NavigableExpr) uint64
+	count = func(e ast.NavigableExpr) uint64 {
+		n := uint64(1)
 		if e.Kind() == ast.ComprehensionKind {
 			loops = true
+			c := e.AsComprehension()
+			b := size(c.LoopStep()) + size(c.LoopCondition())
+			body = max(body, b)
 		}
 		for _, c := range e.Children() {
-			visit(c)
+			n += count(c)
 		}
+		return n
 	}
-	visit(ast.NavigateAST(a.NativeRep()))
-	return loops, nodes
+	nodes = count(ast.NavigateAST(a.NativeRep()))
+	return loops, nodes, body
+}
+
+func size(e ast.Expr) uint64 {
+	n := uint64(0)
+	ast.PostOrderVisit(e, ast.NewExprVisitor(func(ast.Expr) { n++ }))
+	return n
 }
 
 // references lists the declared variables a checked expression reads (not comprehension
