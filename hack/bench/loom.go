@@ -41,6 +41,9 @@ type result struct {
 	// The operator's CPU seconds: from its start until /readyz, while converging (first
 	// create until all Ready), in the idle window, and over its whole life.
 	CPUStartup, CPUConverging, CPUIdle, CPUTotal float64
+	// Latency is how long the API server took to answer the operator's requests while
+	// converging, by "verb resource".
+	Latency map[string]latency
 	// Reconciling is what the controller did while converging, from its metrics.
 	Reconciling reconcileStats
 	// ReadyRSS is the operator's VmRSS once ready, before the fleet; PeakRSS its VmHWM at
@@ -140,6 +143,9 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 
 	reqs, err := cp.Audit.Requests(begin)
 	if err != nil {
+		return nil, err
+	}
+	if res.Latency, err = auditLatencies(cp.Audit.Path, begin, idleStart); err != nil {
 		return nil, err
 	}
 	res.Converging, res.Idle = map[string]int{}, map[string]int{}

@@ -213,8 +213,9 @@ func (r *report) runMarkdown() string {
 			verdict(float64(without)/n <= 5, "≤ 5")+fmt.Sprintf(" (the least this graph allows: %.2f)", r.MinWrites))
 		row("API writes per MCPServer while converging, Events included", fmt.Sprintf("%.2f", float64(with)/n), "", "")
 		if loom.IdleWindow > 0 {
-			iw, ig := writes(loom.Idle, true), verbCount(loom.Idle, "get")
-			row(fmt.Sprintf("writes / GETs in the %.0f s idle window", loom.IdleWindow.Seconds()), fmt.Sprintf("%d / %d", iw, ig), "", verdict(iw == 0 && ig == 0, "0 / 0"))
+			iw, ie, ig := writes(loom.Idle, true), writes(loom.Idle, false), verbCount(loom.Idle, "get")
+			row(fmt.Sprintf("writes / GETs in the %.0f s idle window (writes without Events)", loom.IdleWindow.Seconds()),
+				fmt.Sprintf("%d / %d (%d)", iw, ig, ie), "", verdict(iw == 0 && ig == 0, "0 / 0"))
 		}
 		row("operator CPU s: start / converging / idle / whole run", fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", loom.CPUStartup, loom.CPUConverging, loom.CPUIdle, loom.CPUTotal), "",
 			verdict(loom.CPUTotal <= 15, "whole run ≤ 15 s"))
@@ -234,6 +235,19 @@ func (r *report) runMarkdown() string {
 	}
 	if loom != nil && loom.Converging != nil {
 		fmt.Fprintf(&b, "\nloom operator's requests while converging (from the first create to the idle window), by verb and resource: %s.\n", counts(loom.Converging))
+		if len(loom.Latency) > 0 {
+			keys := make([]string, 0, len(loom.Latency))
+			for k := range loom.Latency {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool { return loom.Latency[keys[i]].Count > loom.Latency[keys[j]].Count })
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				l := loom.Latency[k]
+				parts[i] = fmt.Sprintf("`%s` %s (p99 %s)", k, duration(l.Mean), duration(l.P99))
+			}
+			fmt.Fprintf(&b, "\nkube-apiserver's mean time to answer them (audit log, receipt to response): %s.\n", strings.Join(parts, " · "))
+		}
 		if loom.IdleWindow > 0 {
 			fmt.Fprintf(&b, "\nIn the idle window (%.0f s): %s.\n", loom.IdleWindow.Seconds(), counts(loom.Idle))
 		}
