@@ -29,6 +29,14 @@ type Graph struct {
 	Schemas *schema.Set
 	// CostBudget bounds the CEL cost of one render plus its status evaluation.
 	CostBudget uint64
+
+	vars map[string]*Var
+}
+
+// Var returns the var with the given name.
+func (g *Graph) Var(name string) (*Var, bool) {
+	v, ok := g.vars[name]
+	return v, ok
 }
 
 // Var is one compiled named value.

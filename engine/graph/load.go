@@ -137,6 +137,10 @@ func (l *loader) load(o options) *Graph {
 
 	// 3. Vars, each after the vars it reads, each typed by its value.
 	env, g.Vars = l.vars(env)
+	g.vars = make(map[string]*Var, len(g.Vars))
+	for _, v := range g.Vars {
+		g.vars[v.Name] = v
+	}
 
 	// 4. Checks.
 	for i, c := range pg.Checks {

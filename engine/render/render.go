@@ -62,7 +62,7 @@ type Result struct {
 	// Errors are what a person should read: failed checks (field: message) and evaluation
 	// errors. Status expressions see them as `errors`.
 	Errors []string
-	// Vars holds the evaluated vars, for the status evaluation that follows.
+	// Vars holds the vars evaluated so far; status evaluation computes the others it reads.
 	Vars map[string]any
 	// Config is the completed configuration.
 	Config map[string]any
@@ -70,7 +70,16 @@ type Result struct {
 	// from it too.
 	Budget *cel.Budget
 
-	varErrs map[string]error
+	vars *varState
+}
+
+// varState is the vars of one render, each computed when an expression first reads it.
+type varState struct {
+	graph  *graph.Graph
+	values map[string]any // what scope.vars resolves
+	done   map[string]bool
+	errs   map[string]error
+	res    *Result // var errors are the render's errors
 }
 
 // Node returns the result for id.
@@ -106,29 +115,27 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Config: cfg, Budget: &cel.Budget{Remaining: g.CostBudget}, Nodes: make([]Node, 0, len(g.Nodes))}
+	// 1. Vars are computed when an expression first reads them, so that a var only
+	// skipped nodes read costs nothing. A failed var fails whatever reads it.
+	res.vars = &varState{
+		graph:  g,
+		values: make(map[string]any, len(g.Vars)),
+		done:   make(map[string]bool, len(g.Vars)),
+		errs:   map[string]error{},
+		res:    res,
+	}
+	res.Vars = res.vars.values
 	r := &Evaluator{
 		ctx:    ctx,
-		budget: &cel.Budget{Remaining: g.CostBudget},
+		budget: res.Budget,
 		scope: &scope{
 			instance: in.Instance,
 			config:   cfg,
-			vars:     make(map[string]any, len(g.Vars)),
+			vars:     res.Vars,
 			observed: in.Observed,
 		},
-		varErrs: map[string]error{},
-	}
-	res := &Result{Vars: r.scope.vars, Config: cfg, Budget: r.budget, Nodes: make([]Node, 0, len(g.Nodes)), varErrs: r.varErrs}
-
-	// 1. Vars, in order. A failed var fails whatever reads it.
-	for _, v := range g.Vars {
-		val, present, err := r.varValue(v.Value)
-		switch {
-		case err != nil:
-			r.varErrs[v.Name] = err
-			res.Errors = append(res.Errors, err.Error())
-		case present:
-			r.scope.vars[v.Name] = val
-		}
+		vars: res.vars,
 	}
 
 	// 2. Checks: a failed one means the instance cannot work; render nothing.
@@ -170,10 +177,10 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 // Evaluator evaluates compiled expressions and trees over one render's scope. Render uses
 // one for the desired objects; StatusEvaluator makes one for readiness and status.
 type Evaluator struct {
-	ctx     context.Context
-	budget  *cel.Budget
-	scope   *scope
-	varErrs map[string]error
+	ctx    context.Context
+	budget *cel.Budget
+	scope  *scope
+	vars   *varState
 	// fieldError, when set, decides what a failed map field does: true leaves the field
 	// out and goes on. Status uses it so that one pending field does not sink the rest.
 	fieldError func(error) bool
@@ -195,7 +202,7 @@ func StatusEvaluator(ctx context.Context, in Input, res *Result, ready map[strin
 			errors:   errs,
 			status:   true,
 		},
-		varErrs:    res.varErrs,
+		vars:       res.vars,
 		fieldError: fieldError,
 	}
 }
@@ -257,6 +264,29 @@ func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace strin
 	}
 	out.State, out.Object = Rendered, obj
 	return out
+}
+
+// ensureVar computes a var the first time it is read.
+func (r *Evaluator) ensureVar(name string) error {
+	vs := r.vars
+	if vs.done[name] {
+		return vs.errs[name]
+	}
+	vs.done[name] = true
+	v, ok := vs.graph.Var(name)
+	if !ok {
+		return fmt.Errorf("no var %q", name)
+	}
+	val, present, err := r.varValue(v.Value)
+	switch {
+	case err != nil:
+		vs.errs[name] = err
+		vs.res.Errors = append(vs.res.Errors, err.Error())
+		return err
+	case present:
+		vs.values[name] = val
+	}
+	return nil
 }
 
 // varValue evaluates a var. Vars that are one expression keep their CEL value, so that an
@@ -359,7 +389,7 @@ var ErrPending = errors.New("waiting for data")
 func (r *Evaluator) run(e *graph.Expr) (ref.Val, error) {
 	for _, ref := range e.Refs {
 		if name, ok := strings.CutPrefix(ref, "vars."); ok {
-			if err := r.varErrs[name]; err != nil {
+			if err := r.ensureVar(name); err != nil {
 				return nil, &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 			}
 		}
