@@ -49,6 +49,34 @@ func ToJSON(v ref.Val) (out any, present bool, err error) {
 		return nativeJSON(n)
 	case []any:
 		return nativeJSON(n)
+	case map[ref.Val]ref.Val: // a map literal: walk it without an iterator
+		out := make(map[string]any, len(n))
+		for k, e := range n {
+			ks, ok := k.(types.String)
+			if !ok {
+				return nil, false, fmt.Errorf("map key %v is a %s: object keys must be strings", k, k.Type())
+			}
+			val, present, err := ToJSON(e)
+			if err != nil {
+				return nil, false, fmt.Errorf("[%q]: %w", string(ks), err)
+			}
+			if present {
+				out[string(ks)] = val
+			}
+		}
+		return out, true, nil
+	case []ref.Val: // a list literal or a comprehension's result
+		out := make([]any, 0, len(n))
+		for i, e := range n {
+			val, present, err := ToJSON(e)
+			if err != nil {
+				return nil, false, fmt.Errorf("[%d]: %w", i, err)
+			}
+			if present {
+				out = append(out, val)
+			}
+		}
+		return out, true, nil
 	}
 	if m, ok := v.(traits.Mapper); ok {
 		out := map[string]any{}
