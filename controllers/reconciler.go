@@ -150,57 +150,80 @@ func (r *Reconciler) converge(ctx context.Context, inst *unstructured.Unstructur
 		if err != nil {
 			return changes, in, &render.Result{}, append(errs, err)
 		}
-		if res.Invalid || failed(res) || len(errs) > 0 || pass > len(r.graph.Nodes) {
+		if res.Invalid || failed(res) || pass > len(r.graph.Nodes) {
 			return changes, in, res, errs
 		}
 		var batch []render.Node
+		waiting := false
 		for _, n := range res.Nodes {
-			if n.State == render.Rendered && !done[n.ID] {
+			switch {
+			case n.State == render.Rendered && !done[n.ID]:
 				batch = append(batch, n)
+			case n.State == render.Waiting:
+				waiting = true
 			}
 		}
-		if len(batch) == 0 {
-			// Last pass: prune what became skipped.
-			for _, n := range res.Nodes {
-				if obj := live[n.ID]; n.State == render.Skipped && obj != nil {
-					var ch Change
-					var err error
-					if node, _ := r.graph.Node(n.ID); node.Shared {
-						ch, err = r.applier.release(ctx, n.ID, managerFor(true, inst.GetName()), inst, obj)
-					} else {
-						ch, err = r.applier.prune(ctx, n.ID, obj)
-					}
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					changes = append(changes, ch)
-					delete(observed, n.ID)
-				}
-			}
+		changes, errs = r.applyAll(ctx, inst, batch, live, observed, done, changes, errs)
+		if len(errs) > 0 {
 			return changes, in, res, errs
 		}
-		results := make([]Change, len(batch))
-		batchErrs := make([]error, len(batch))
-		var wg sync.WaitGroup
-		for i, n := range batch {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i], batchErrs[i] = r.applyNode(ctx, inst, n, live[n.ID])
-			}()
-		}
-		wg.Wait()
-		for i, n := range batch {
-			done[n.ID] = true
-			if batchErrs[i] != nil {
-				errs = append(errs, batchErrs[i])
-				continue
-			}
-			changes = append(changes, results[i])
-			observed[n.ID] = results[i].Object.Object
+		// Render again only if a node waits on an object this pass may have applied.
+		if len(batch) == 0 || !waiting {
+			changes, errs = r.pruneSkipped(ctx, inst, res, live, observed, changes, errs)
+			return changes, in, res, errs
 		}
 	}
+}
+
+// applyAll applies a batch of rendered nodes concurrently, and records each result as the
+// node's observed object.
+func (r *Reconciler) applyAll(ctx context.Context, inst *unstructured.Unstructured, batch []render.Node, live map[string]*unstructured.Unstructured, observed map[string]map[string]any, done map[string]bool, changes []Change, errs []error) ([]Change, []error) {
+	results := make([]Change, len(batch))
+	batchErrs := make([]error, len(batch))
+	var wg sync.WaitGroup
+	for i, n := range batch {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], batchErrs[i] = r.applyNode(ctx, inst, n, live[n.ID])
+		}()
+	}
+	wg.Wait()
+	for i, n := range batch {
+		done[n.ID] = true
+		if batchErrs[i] != nil {
+			errs = append(errs, batchErrs[i])
+			continue
+		}
+		changes = append(changes, results[i])
+		observed[n.ID] = results[i].Object.Object
+	}
+	return changes, errs
+}
+
+// pruneSkipped deletes the objects of nodes that are skipped now; a shared object is only
+// released, unless this instance is its last owner.
+func (r *Reconciler) pruneSkipped(ctx context.Context, inst *unstructured.Unstructured, res *render.Result, live map[string]*unstructured.Unstructured, observed map[string]map[string]any, changes []Change, errs []error) ([]Change, []error) {
+	for _, n := range res.Nodes {
+		obj := live[n.ID]
+		if n.State != render.Skipped || obj == nil {
+			continue
+		}
+		var ch Change
+		var err error
+		if node, _ := r.graph.Node(n.ID); node.Shared {
+			ch, err = r.applier.release(ctx, n.ID, managerFor(true, inst.GetName()), inst, obj)
+		} else {
+			ch, err = r.applier.prune(ctx, n.ID, obj)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		changes = append(changes, ch)
+		delete(observed, n.ID)
+	}
+	return changes, errs
 }
 
 func failed(res *render.Result) bool {
