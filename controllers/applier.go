@@ -47,7 +47,7 @@ type applier struct {
 	types   managedfields.TypeConverter
 
 	mu sync.Mutex
-	// fieldSets caches the field set of each intent, by hash and owner (co-owners of a
+	// fieldSets caches the field set of each intent, by hash and owner (instances that apply a
 	// shared object stamp the same intent, but their ownerReferences differ): computing it
 	// converts the object to a typed value, and steady-state reconciles ask again and again.
 	fieldSets map[string]*fieldpath.Set
@@ -72,6 +72,9 @@ var stripped = fieldpath.NewSet(
 	fieldpath.MakePathOrDie("metadata", "resourceVersion"),
 )
 
+// ownerRefs is the field of ownerReferences, which instances applying a shared object differ on.
+var ownerRefs = fieldpath.NewSet(fieldpath.MakePathOrDie("metadata", "ownerReferences"))
+
 // intent stamps desired with the hash of its content (AnnotationIntent).
 func intent(desired *unstructured.Unstructured) (string, error) {
 	data, err := json.Marshal(desired.Object) // map keys sorted: a stable hash
@@ -92,7 +95,7 @@ func intent(desired *unstructured.Unstructured) (string, error) {
 // unchanged reports whether applying desired (already stamped by intent) over live would
 // change nothing: live carries the same intent, and loom's manager owns exactly the fields
 // desired sets. Anyone who changed one of those fields took it over, so the sets differ.
-func (a *applier) unchanged(manager string, desired, live *unstructured.Unstructured) bool {
+func (a *applier) unchanged(desired, live *unstructured.Unstructured, shared bool) bool {
 	if live == nil {
 		return false
 	}
@@ -100,9 +103,14 @@ func (a *applier) unchanged(manager string, desired, live *unstructured.Unstruct
 	if live.GetAnnotations()[AnnotationIntent] != h {
 		return false
 	}
-	owned := ownedFields(live, manager)
+	owned := ownedFields(live, FieldManager)
 	if owned == nil {
 		return false
+	}
+	if shared {
+		// Whichever instance applied a shared object last is its owner; the others need
+		// not take it over.
+		owned = owned.RecursiveDifference(ownerRefs)
 	}
 	key := h
 	for _, ref := range desired.GetOwnerReferences() {
@@ -111,6 +119,9 @@ func (a *applier) unchanged(manager string, desired, live *unstructured.Unstruct
 	want, err := a.fieldSet(key, desired)
 	if err != nil {
 		return false
+	}
+	if shared {
+		want = want.RecursiveDifference(ownerRefs)
 	}
 	return owned.Equals(want)
 }
@@ -169,9 +180,9 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 
 // apply server-side applies desired. It asks without force first, so that fields another
 // manager took are reported (Change.Conflict), then takes them back with force.
-func (a *applier) apply(ctx context.Context, node, manager string, desired, live *unstructured.Unstructured) (Change, error) {
+func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured, shared bool) (Change, error) {
 	ch := Change{Node: node}
-	if a.unchanged(manager, desired, live) {
+	if a.unchanged(desired, live, shared) {
 		ch.Action, ch.Object = Unchanged, live
 		return ch, nil
 	}
@@ -179,7 +190,7 @@ func (a *applier) apply(ctx context.Context, node, manager string, desired, live
 	if err != nil {
 		return ch, err
 	}
-	opts := metav1.ApplyOptions{FieldManager: manager}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager}
 	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
 	if apierrors.IsConflict(err) {
 		ch.Conflict = err.Error()
@@ -232,40 +243,12 @@ func conflictingAppliers(ctx context.Context, ri dynamic.ResourceInterface, name
 	}
 	var out []string
 	for _, mf := range obj.GetManagedFields() {
-		ours := mf.Manager == FieldManager || strings.HasPrefix(mf.Manager, FieldManager+"/")
-		if mf.Operation == metav1.ManagedFieldsOperationApply && !ours &&
+		if mf.Operation == metav1.ManagedFieldsOperationApply && mf.Manager != FieldManager &&
 			strings.Contains(conflict.Error(), fmt.Sprintf("%q", mf.Manager)) {
 			out = append(out, mf.Manager)
 		}
 	}
 	return out, nil
-}
-
-// release gives up manager's share of a shared object: an empty apply drops the fields it
-// owned, its ownerReference among them. The last owner deletes the object instead.
-func (a *applier) release(ctx context.Context, node, manager string, owner *unstructured.Unstructured, obj *unstructured.Unstructured) (Change, error) {
-	others := 0
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID != owner.GetUID() {
-			others++
-		}
-	}
-	if others == 0 {
-		return a.prune(ctx, node, obj)
-	}
-	ri, err := a.resource(obj)
-	if err != nil {
-		return Change{Node: node}, err
-	}
-	empty := &unstructured.Unstructured{}
-	empty.SetGroupVersionKind(obj.GroupVersionKind())
-	empty.SetName(obj.GetName())
-	empty.SetNamespace(obj.GetNamespace())
-	out, err := ri.Apply(ctx, obj.GetName(), empty, metav1.ApplyOptions{FieldManager: manager, Force: true})
-	if err != nil {
-		return Change{Node: node}, fmt.Errorf("release %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	return Change{Node: node, Action: Configured, Object: out}, nil
 }
 
 // prune deletes obj, only if it is still the object loom saw (same UID).

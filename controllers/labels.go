@@ -7,7 +7,8 @@ const (
 	// LabelGraph marks every object loom applies with the graph's name; the informers
 	// watch only objects that carry it.
 	LabelGraph = "loom.dev/graph"
-	// LabelInstance names the instance an object belongs to (not on shared objects).
+	// LabelInstance names the instance an object belongs to. Shared objects, which belong to
+	// every instance of their namespace, do not carry it.
 	LabelInstance = "loom.dev/instance"
 	// LabelNode names the graph node (resource id) an object was rendered from.
 	LabelNode = "loom.dev/node"
@@ -15,16 +16,8 @@ const (
 	// fields loom's manager owns, it tells whether an apply would change anything.
 	AnnotationIntent = "loom.dev/intent"
 
-	// indexOwner indexes cached objects by the UIDs of their owners.
+	// indexOwner indexes cached objects by the UID of their controller.
 	indexOwner = "loom.owner"
+	// indexShared indexes shared objects (no LabelInstance) by their node id.
+	indexShared = "loom.shared"
 )
-
-// managerFor is the field manager that applies a node's object for inst. Shared objects
-// get one manager per instance, so that each instance's ownerReference is its own field
-// and one instance's apply never drops another's.
-func managerFor(shared bool, instance string) string {
-	if shared {
-		return FieldManager + "/" + instance
-	}
-	return FieldManager
-}

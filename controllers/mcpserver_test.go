@@ -28,7 +28,10 @@ import (
 	"github.com/loom-mcp/loom/templates"
 )
 
-var mcpGVR = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpservers"}
+var (
+	mcpGVR = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpservers"}
+	saGVR  = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+)
 
 // mcpConfig is the operator configuration of these tests: hosts from examples/ resolve,
 // and the gateway image comes from the operator when a server names none.
@@ -153,6 +156,28 @@ func TestMCPServerExamples(t *testing.T) {
 		_, err3 := d.Resource(ingressGVR).Namespace(ns).Get(ctx, gw, metav1.GetOptions{})
 		return apierrors.IsNotFound(err1) && apierrors.IsNotFound(err2) && apierrors.IsNotFound(err3)
 	}, 60*time.Second, 200*time.Millisecond, "objects of a deleted server were not garbage-collected")
+
+	// The namespace's shared ServiceAccount outlives any one server: delete the server that
+	// owns it, the garbage collector takes it, and the server left renders it again.
+	var owner string
+	require.Eventually(t, func() bool {
+		sa, err := d.Resource(saGVR).Namespace(ns).Get(ctx, "mcp-workload", metav1.GetOptions{})
+		if err != nil || len(sa.GetOwnerReferences()) != 1 {
+			return false
+		}
+		owner = sa.GetOwnerReferences()[0].Name
+		return owner == names["plain.yaml"] || owner == names["hostless.yaml"]
+	}, 60*time.Second, 200*time.Millisecond, "the shared ServiceAccount is gone or owned by a deleted server")
+	survivor := names["plain.yaml"]
+	if owner == survivor {
+		survivor = names["hostless.yaml"]
+	}
+	require.NoError(t, d.Resource(mcpGVR).Namespace(ns).Delete(ctx, owner, metav1.DeleteOptions{}))
+	require.Eventually(t, func() bool {
+		sa, err := d.Resource(saGVR).Namespace(ns).Get(ctx, "mcp-workload", metav1.GetOptions{})
+		return err == nil && sa.GetDeletionTimestamp() == nil && len(sa.GetOwnerReferences()) == 1 && sa.GetOwnerReferences()[0].Name == survivor
+	}, 60*time.Second, 200*time.Millisecond, "the ServiceAccount was not rendered again for %s", survivor)
+	waitMCP(t, d, ns, survivor, readyAt, "not Ready after its ServiceAccount was taken over")
 }
 
 // fleet creates n MCPServers of mixed shapes in ns.
@@ -290,10 +315,11 @@ func TestKilledMidConvergence(t *testing.T) {
 		waitMCP(t, d, ns, name, readyAt, "never Ready after the restart")
 	}
 
-	// The shared ServiceAccount is one object, co-owned by every server.
-	sa, err := d.Resource(schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}).Namespace(ns).Get(ctx, "mcp-workload", metav1.GetOptions{})
+	// The shared ServiceAccount is one object, owned by one of the servers.
+	sa, err := d.Resource(saGVR).Namespace(ns).Get(ctx, "mcp-workload", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Len(t, sa.GetOwnerReferences(), len(names))
+	require.Len(t, sa.GetOwnerReferences(), 1)
+	assert.Contains(t, names, sa.GetOwnerReferences()[0].Name)
 
 	// One object per (server, node), each controlled by its server.
 	servers := map[string]types.UID{}
@@ -302,7 +328,7 @@ func TestKilledMidConvergence(t *testing.T) {
 		require.NoError(t, err)
 		servers[name] = obj.GetUID()
 	}
-	for _, gvr := range []schema.GroupVersionResource{deployGVR, svcGVR, ingressGVR, cmGVR, {Version: "v1", Resource: "serviceaccounts"}, {Version: "v1", Resource: "secrets"}} {
+	for _, gvr := range []schema.GroupVersionResource{deployGVR, svcGVR, ingressGVR, cmGVR, saGVR, {Version: "v1", Resource: "secrets"}} {
 		list, err := d.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: controllers.LabelInstance})
 		require.NoError(t, err)
 		seen := map[string]string{}

@@ -88,8 +88,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{}, nil
 }
 
-// observe lists the cached objects of every kind in the graph that the instance owns: it
-// controls its own objects, and co-owns shared ones.
+// observe finds, in the cache, the objects the instance controls and the shared objects of
+// its namespace, by node id.
 func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
 	for _, gvk := range r.childKinds() {
@@ -100,12 +100,22 @@ func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructure
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
-			node := obj.GetLabels()[LabelNode]
-			n, ok := r.graph.Node(node)
-			if !ok || n.Kind.GVK != gvk || !ownedBy(obj, inst, !n.Shared) {
-				continue
+			if n, ok := r.graph.Node(obj.GetLabels()[LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
+				out[n.ID] = obj
 			}
-			out[node] = obj
+		}
+	}
+	for _, n := range r.graph.Nodes {
+		if !n.Shared {
+			continue
+		}
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(n.Kind.GVK.GroupVersion().WithKind(n.Kind.GVK.Kind + "List"))
+		if err := r.reader.List(ctx, list, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexShared: n.ID}); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", n.Kind.GVK.Kind, err)
+		}
+		if len(list.Items) > 0 {
+			out[n.ID] = &list.Items[0]
 		}
 	}
 	return out, nil
@@ -121,15 +131,6 @@ func (r *Reconciler) childKinds() []schema.GroupVersionKind {
 		}
 	}
 	return out
-}
-
-func ownedBy(obj, owner *unstructured.Unstructured, controller bool) bool {
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID == owner.GetUID() && (!controller || ref.Controller != nil && *ref.Controller) {
-			return true
-		}
-	}
-	return false
 }
 
 // converge renders and applies until no node is left to apply. Nodes that render in the
@@ -201,21 +202,15 @@ func (r *Reconciler) applyAll(ctx context.Context, inst *unstructured.Unstructur
 	return changes, errs
 }
 
-// pruneSkipped deletes the objects of nodes that are skipped now; a shared object is only
-// released, unless this instance is its last owner.
+// pruneSkipped deletes the objects of nodes that are skipped now. Shared objects stay: other
+// instances of the namespace may render them; they go with the instance that owns them.
 func (r *Reconciler) pruneSkipped(ctx context.Context, inst *unstructured.Unstructured, res *render.Result, live map[string]*unstructured.Unstructured, observed map[string]map[string]any, changes []Change, errs []error) ([]Change, []error) {
 	for _, n := range res.Nodes {
 		obj := live[n.ID]
-		if n.State != render.Skipped || obj == nil {
+		if node, _ := r.graph.Node(n.ID); n.State != render.Skipped || obj == nil || node.Shared {
 			continue
 		}
-		var ch Change
-		var err error
-		if node, _ := r.graph.Node(n.ID); node.Shared {
-			ch, err = r.applier.release(ctx, n.ID, managerFor(true, inst.GetName()), inst, obj)
-		} else {
-			ch, err = r.applier.prune(ctx, n.ID, obj)
-		}
+		ch, err := r.applier.prune(ctx, n.ID, obj)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -237,7 +232,7 @@ func failed(res *render.Result) bool {
 
 // applyNode adds loom's labels, the intent and the instance's ownerReference to one
 // rendered object, and applies it. The intent is stamped before the ownerReference, so
-// that every co-owner of a shared object stamps the same one.
+// that every instance stamps the same one on a shared object.
 func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (Change, error) {
 	node, _ := r.graph.Node(n.ID)
 	desired := &unstructured.Unstructured{Object: n.Object}
@@ -260,11 +255,12 @@ func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 		ref.Controller, ref.BlockOwnerDeletion = &yes, &yes
 	}
 	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), ref))
-	return r.applier.apply(ctx, n.ID, managerFor(node.Shared, inst.GetName()), desired, live)
+	return r.applier.apply(ctx, n.ID, desired, live, node.Shared)
 }
 
-// writeStatus writes status when it differs from the instance's, and records an Event
-// when the status's phase (if the graph has one) changes.
+// writeStatus writes status when it differs from the instance's, and records an Event when
+// the status's phase (if the graph has one) reaches or leaves Ready or Error: the changes
+// a person wants in `kubectl describe`, without an Event for every step of a rollout.
 func (r *Reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstructured, status map[string]any) error {
 	if status == nil {
 		return nil
@@ -281,7 +277,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstruc
 	}
 	before, _ := old["phase"].(string)
 	after, _ := status["phase"].(string)
-	if after != "" && before != after {
+	if after != "" && before != after && (notable(before) || notable(after)) {
 		kind := corev1.EventTypeNormal
 		if after == "Error" {
 			kind = corev1.EventTypeWarning
@@ -291,6 +287,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstruc
 	}
 	return nil
 }
+
+func notable(phase string) bool { return phase == "Ready" || phase == "Error" }
 
 func orNone(s string) string {
 	if s == "" {

@@ -5,23 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 
 	"github.com/loom-mcp/loom/engine/graph"
@@ -81,8 +85,7 @@ func keepOwnManagedFields(in any) (any, error) {
 	}
 	var keep []metav1.ManagedFieldsEntry
 	for _, e := range mf {
-		loom := e.Manager == FieldManager || strings.HasPrefix(e.Manager, FieldManager+"/")
-		if loom && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
 			keep = append(keep, e)
 		}
 	}
@@ -140,16 +143,22 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		child := &unstructured.Unstructured{}
 		child.SetGroupVersionKind(gvk)
 		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
-			var uids []string
-			for _, ref := range o.GetOwnerReferences() {
-				uids = append(uids, string(ref.UID))
+			if ref := metav1.GetControllerOf(o); ref != nil {
+				return []string{string(ref.UID)}
 			}
-			return uids
+			return nil
 		}); err != nil {
 			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
 		}
-		// Every owner, not only the controller: shared objects have several.
-		b = b.Watches(child, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), instance))
+		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexShared, func(o client.Object) []string {
+			if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
+				return []string{o.GetLabels()[LabelNode]}
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
+		}
+		b = b.Watches(child, r.childEvents(g.Instance.GVK))
 	}
 	if err := b.Complete(r); err != nil {
 		return nil, err
@@ -169,6 +178,43 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		return nil, err
 	}
 	return synced.Check, nil
+}
+
+// childEvents maps events of loom's objects to the instances to reconcile: an object an
+// instance controls, to that instance; a shared object, to the instance that applied it
+// last, and when it is deleted (its owner went, and the garbage collector took it) to every
+// instance of its namespace, so that one renders it again.
+func (r *Reconciler) childEvents(instance schema.GroupVersionKind) handler.TypedEventHandler[client.Object, reconcile.Request] {
+	owners := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, ref := range o.GetOwnerReferences() {
+			if ref.Kind == instance.Kind && ref.APIVersion == instance.GroupVersion().String() {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name}})
+			}
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			owners(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			owners(e.ObjectNew, q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if _, own := e.Object.GetLabels()[LabelInstance]; own {
+				owners(e.Object, q)
+				return
+			}
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(instance.GroupVersion().WithKind(instance.Kind + "List"))
+			if err := r.reader.List(ctx, list, client.InNamespace(e.Object.GetNamespace())); err != nil {
+				r.log.Error(err, "listing the instances of a namespace after a shared object went", "namespace", e.Object.GetNamespace())
+				return
+			}
+			for _, inst := range list.Items {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: inst.GetNamespace(), Name: inst.GetName()}})
+			}
+		},
+	}
 }
 
 type syncCheck struct{ ok atomic.Bool }

@@ -56,7 +56,7 @@ type Check struct {
 type Node struct {
 	ID   string
 	Kind *schema.Kind
-	// Shared objects are co-owned by every instance that renders them (parse.Resource).
+	// Shared objects are one per namespace for every instance that renders them (parse.Resource).
 	Shared bool
 	// Deps are the ids whose observed objects this node's template or includeWhen read.
 	Deps []string

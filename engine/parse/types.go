@@ -102,8 +102,8 @@ type Resource struct {
 	ID  string
 	Pos Pos
 	// Shared marks an object that every instance in a namespace renders the same (a
-	// ServiceAccount they all run as): each instance co-owns it, and it goes when the last
-	// one does.
+	// ServiceAccount they all run as): applied once and owned by one instance; when that
+	// one goes, another renders it again.
 	Shared      bool
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
