@@ -47,14 +47,14 @@ type applier struct {
 	types   managedfields.TypeConverter
 
 	mu sync.Mutex
-	// fieldSets caches the field set of each intent, by hash and owner (instances that apply a
-	// shared object stamp the same intent, but their ownerReferences differ): computing it
-	// converts the object to a typed value, and steady-state reconciles ask again and again.
-	fieldSets map[string]*fieldpath.Set
+	// fieldHashes caches the hash of the field set of each intent, by intent and owner:
+	// computing a set converts the object to a typed value, and steady-state reconciles ask
+	// for the same ones again and again. 32 bytes an object, not the set itself.
+	fieldHashes map[string][32]byte
 }
 
-// maxFieldSets bounds the intent cache; past it, the cache starts over.
-const maxFieldSets = 20000
+// maxFieldHashes bounds the cache; past it, the cache starts over.
+const maxFieldHashes = 50000
 
 // stripped are the fields the API server leaves out of every manager's field set.
 var stripped = fieldpath.NewSet(
@@ -96,43 +96,54 @@ func intent(desired *unstructured.Unstructured) (string, error) {
 // change nothing: live carries the same intent, and loom's manager owns exactly the fields
 // desired sets. Anyone who changed one of those fields took it over, so the sets differ.
 func (a *applier) unchanged(desired, live *unstructured.Unstructured, shared bool) bool {
-	if live == nil {
+	if live == nil || live.GetAnnotations()[AnnotationIntent] != desired.GetAnnotations()[AnnotationIntent] {
 		return false
 	}
-	h := desired.GetAnnotations()[AnnotationIntent]
-	if live.GetAnnotations()[AnnotationIntent] != h {
-		return false
-	}
-	owned := ownedFields(live, FieldManager)
-	if owned == nil {
+	raw := ownedRaw(live)
+	if raw == nil {
 		return false
 	}
 	if shared {
-		// Whichever instance applied a shared object last is its owner; the others need
-		// not take it over.
-		owned = owned.RecursiveDifference(ownerRefs)
+		// Whichever instance applied a shared object last owns it; the others need not
+		// take it over, so ownerReferences are left out of the comparison.
+		owned := &fieldpath.Set{}
+		want, err := a.fieldSet(desired)
+		if err != nil || owned.FromJSON(bytes.NewReader(raw)) != nil {
+			return false
+		}
+		return owned.RecursiveDifference(ownerRefs).Equals(want.RecursiveDifference(ownerRefs))
 	}
-	key := h
+	// The API server writes a manager's fields as the set's canonical JSON: comparing
+	// hashes of that JSON compares the sets, without parsing the live one.
+	key := desired.GetAnnotations()[AnnotationIntent]
 	for _, ref := range desired.GetOwnerReferences() {
 		key += "/" + string(ref.UID)
 	}
-	want, err := a.fieldSet(key, desired)
-	if err != nil {
-		return false
+	a.mu.Lock()
+	want, ok := a.fieldHashes[key]
+	a.mu.Unlock()
+	if !ok {
+		set, err := a.fieldSet(desired)
+		if err != nil {
+			return false
+		}
+		js, err := set.ToJSON()
+		if err != nil {
+			return false
+		}
+		want = sha256.Sum256(js)
+		a.mu.Lock()
+		if len(a.fieldHashes) >= maxFieldHashes {
+			a.fieldHashes = map[string][32]byte{}
+		}
+		a.fieldHashes[key] = want
+		a.mu.Unlock()
 	}
-	if shared {
-		want = want.RecursiveDifference(ownerRefs)
-	}
-	return owned.Equals(want)
+	return sha256.Sum256(raw) == want
 }
 
-func (a *applier) fieldSet(key string, obj *unstructured.Unstructured) (*fieldpath.Set, error) {
-	a.mu.Lock()
-	set, ok := a.fieldSets[key]
-	a.mu.Unlock()
-	if ok {
-		return set, nil
-	}
+// fieldSet is the set of fields an apply of obj claims, as the API server records it.
+func (a *applier) fieldSet(obj *unstructured.Unstructured) (*fieldpath.Set, error) {
 	tv, err := a.types.ObjectToTyped(obj)
 	if err != nil {
 		return nil, err
@@ -141,27 +152,15 @@ func (a *applier) fieldSet(key string, obj *unstructured.Unstructured) (*fieldpa
 	if err != nil {
 		return nil, err
 	}
-	set = full.Difference(stripped)
-	a.mu.Lock()
-	if len(a.fieldSets) >= maxFieldSets {
-		a.fieldSets = map[string]*fieldpath.Set{}
-	}
-	a.fieldSets[key] = set
-	a.mu.Unlock()
-	return set, nil
+	return full.Difference(stripped), nil
 }
 
-// ownedFields is the field set manager holds in obj, from its apply entry.
-func ownedFields(obj *unstructured.Unstructured, manager string) *fieldpath.Set {
+// ownedRaw is the FieldsV1 JSON of loom's apply entry in obj's managedFields.
+func ownedRaw(obj *unstructured.Unstructured) []byte {
 	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager != manager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.Subresource != "" || mf.FieldsV1 == nil {
-			continue
+		if mf.Manager == FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Subresource == "" && mf.FieldsV1 != nil {
+			return mf.FieldsV1.Raw
 		}
-		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(mf.FieldsV1.Raw)); err != nil {
-			return nil
-		}
-		return set
 	}
 	return nil
 }

@@ -122,7 +122,7 @@ func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
 	mgr, err := ctrl.NewManager(cp.OperatorConfig(), ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(g, cache.Options{}),
+		Cache:                  controllers.CacheOptions(g, scheme, cache.Options{}),
 		Client:                 controllers.ClientOptions(client.Options{}),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -25,6 +26,7 @@ import (
 // Reconciler reconciles the instances of one graph.
 type Reconciler struct {
 	graph    *graph.Graph
+	scheme   *runtime.Scheme
 	config   map[string]any
 	reader   client.Reader // the manager's cache
 	applier  *applier
@@ -93,13 +95,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
 	out := map[string]*unstructured.Unstructured{}
 	for _, gvk := range r.childKinds() {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := r.reader.List(ctx, list, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexOwner: string(inst.GetUID())}); err != nil {
-			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		objs, err := r.list(ctx, gvk, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexOwner: string(inst.GetUID())})
+		if err != nil {
+			return nil, err
 		}
-		for i := range list.Items {
-			obj := &list.Items[i]
+		for _, obj := range objs {
 			if n, ok := r.graph.Node(obj.GetLabels()[LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
 				out[n.ID] = obj
 			}
@@ -109,16 +109,24 @@ func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructure
 		if !n.Shared {
 			continue
 		}
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(n.Kind.GVK.GroupVersion().WithKind(n.Kind.GVK.Kind + "List"))
-		if err := r.reader.List(ctx, list, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexShared: n.ID}); err != nil {
-			return nil, fmt.Errorf("listing %s: %w", n.Kind.GVK.Kind, err)
+		objs, err := r.list(ctx, n.Kind.GVK, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexShared: n.ID})
+		if err != nil {
+			return nil, err
 		}
-		if len(list.Items) > 0 {
-			out[n.ID] = &list.Items[0]
+		if len(objs) > 0 {
+			out[n.ID] = objs[0]
 		}
 	}
 	return out, nil
+}
+
+// list reads objects of gvk from the cache, as unstructured objects.
+func (r *Reconciler) list(ctx context.Context, gvk schema.GroupVersionKind, opts ...client.ListOption) ([]*unstructured.Unstructured, error) {
+	list := newList(r.scheme, gvk)
+	if err := r.reader.List(ctx, list, opts...); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+	}
+	return items(list, gvk)
 }
 
 func (r *Reconciler) childKinds() []schema.GroupVersionKind {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -26,7 +27,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 
 	"github.com/loom-mcp/loom/engine/graph"
 )
@@ -46,10 +46,11 @@ type Options struct {
 }
 
 // CacheOptions returns base with what the reconciler needs from the manager's cache: the
-// graph's kinds watched only where they carry loom's graph label, and managedFields kept
-// only for loom's own apply entry (the rest is dead weight in memory). The manager must be
-// created with these options; Add cannot change them afterwards.
-func CacheOptions(g *graph.Graph, base cache.Options) cache.Options {
+// graph's kinds watched only where they carry loom's graph label, built-in kinds cached as
+// typed objects, and managedFields kept only for loom's own apply entry (the rest is dead
+// weight in memory). scheme must be the manager's. The manager must be created with these
+// options; Add cannot change them afterwards.
+func CacheOptions(g *graph.Graph, scheme *runtime.Scheme, base cache.Options) cache.Options {
 	sel := labels.NewSelector()
 	req, err := labels.NewRequirement(LabelGraph, selection.Equals, []string{g.Name})
 	if err == nil {
@@ -58,10 +59,12 @@ func CacheOptions(g *graph.Graph, base cache.Options) cache.Options {
 	if base.ByObject == nil {
 		base.ByObject = map[client.Object]cache.ByObject{}
 	}
+	seen := map[schema.GroupVersionKind]bool{}
 	for _, n := range g.Nodes {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(n.Kind.GVK)
-		base.ByObject[obj] = cache.ByObject{Label: sel}
+		if !seen[n.Kind.GVK] {
+			seen[n.Kind.GVK] = true
+			base.ByObject[newObject(scheme, n.Kind.GVK)] = cache.ByObject{Label: sel}
+		}
 	}
 	base.DefaultTransform = keepOwnManagedFields
 	return base
@@ -124,9 +127,10 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	}
 	r := &Reconciler{
 		graph:    g,
+		scheme:   mgr.GetScheme(),
 		config:   opts.Config,
 		reader:   mgr.GetClient(),
-		applier:  &applier{dynamic: dyn, mapper: mgr.GetRESTMapper(), types: tc, fieldSets: map[string]*fieldpath.Set{}},
+		applier:  &applier{dynamic: dyn, mapper: mgr.GetRESTMapper(), types: tc, fieldHashes: map[string][32]byte{}},
 		recorder: mgr.GetEventRecorderFor("loom"),
 		now:      now,
 		log:      mgr.GetLogger().WithName("loom").WithValues("graph", g.Name),
@@ -140,8 +144,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		For(instance).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
 	for _, gvk := range r.childKinds() {
-		child := &unstructured.Unstructured{}
-		child.SetGroupVersionKind(gvk)
+		child := newObject(mgr.GetScheme(), gvk)
 		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
 			if ref := metav1.GetControllerOf(o); ref != nil {
 				return []string{string(ref.UID)}

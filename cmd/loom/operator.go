@@ -98,7 +98,7 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	}
 	mgr, err := ctrl.NewManager(rest, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(g, cache.Options{}),
+		Cache:                   controllers.CacheOptions(g, scheme, cache.Options{}),
 		Client:                  controllers.ClientOptions(client.Options{}),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
