@@ -24,9 +24,8 @@ import (
 type desired struct {
 	own    [][]*unstructured.Unstructured // by server index
 	shared []*unstructured.Unstructured
-	// nodes counts the objects every server applies, shared ones included: each server
-	// applies its share of them.
-	nodes int
+	// objects counts the objects to apply: each server's own, and the shared ones once.
+	objects int
 	// renderTime is the engine's time to render the whole fleet, one server after another.
 	renderTime time.Duration
 }
@@ -58,7 +57,6 @@ func renderFleet(ctx context.Context, g *graph.Graph, n, namespaces int) (*desir
 			if node.State != render.Rendered {
 				return nil, fmt.Errorf("%s: node %s: %s: %s", inst.GetName(), node.ID, node.State, node.Reason)
 			}
-			d.nodes++
 			obj := &unstructured.Unstructured{Object: node.Object}
 			labels := obj.GetLabels()
 			if labels == nil {
@@ -79,6 +77,10 @@ func renderFleet(ctx context.Context, g *graph.Graph, n, namespaces int) (*desir
 			d.own[i] = append(d.own[i], obj)
 		}
 	}
+	for _, own := range d.own {
+		d.objects += len(own)
+	}
+	d.objects += len(d.shared)
 	return d, nil
 }
 

@@ -14,8 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -75,7 +77,7 @@ func main() {
 }
 
 func run(ctx context.Context, c config) error {
-	rep := &report{When: time.Now().UTC(), Machine: machine(), C: c}
+	rep := &report{When: time.Now().UTC(), Machine: machine(), C: c, Source: source(c.loomBin)}
 	if c.micro != "" {
 		var err error
 		if rep.Micro, err = parseMicro(c.micro); err != nil {
@@ -92,7 +94,7 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		rep.RenderPerServer = want.renderTime / time.Duration(c.n)
-		rep.MinWrites = float64(want.nodes+c.n) / float64(c.n)
+		rep.MinWrites = float64(want.objects+c.n) / float64(c.n)
 		fmt.Printf("bench: N=%d in %d namespaces on %s; load average %.2f\n", c.n, c.namespaces, rep.Machine, loadAverage())
 		if c.mode == "loom" || c.mode == "both" {
 			if rep.Loom, err = runLoom(ctx, c, g); err != nil {
@@ -131,4 +133,26 @@ func loadGraph() (*graph.Graph, error) {
 		return nil, err
 	}
 	return graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
+}
+
+// source says what was measured: the commit checked out, whether the operator's sources
+// differ from it, and when the loom binary was built (`make bench` builds it first).
+func source(loomBin string) string {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", args...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	s := "commit " + git("rev-parse", "--short", "HEAD")
+	if s == "commit " {
+		s = "commit unknown (no git)"
+	} else if git("status", "--porcelain", "--", "api", "cmd", "config", "controllers", "engine", "templates", "go.mod", "go.sum") != "" {
+		s += " with local changes to the operator's sources"
+	}
+	if fi, err := os.Stat(loomBin); err == nil {
+		s += fmt.Sprintf("; %s built %s", loomBin, fi.ModTime().UTC().Format("2006-01-02 15:04:05 MST"))
+	}
+	return s
 }

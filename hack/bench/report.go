@@ -15,7 +15,9 @@ import (
 type report struct {
 	When    time.Time
 	Machine string
-	C       config
+	// Source is the commit measured (see source).
+	Source string
+	C      config
 	// Micro is the output of the micro benchmarks, when given.
 	Micro []benchLine
 	// Loom and Floor are the runs made (nil when not).
@@ -151,7 +153,7 @@ func (r *report) markdown() string {
 func (r *report) microMarkdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Micro benchmarks · %s\n\n", r.When.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Machine: %s; load average %.2f when recorded.\n\n", r.Machine, loadAverage())
+	fmt.Fprintf(&b, "Machine: %s; load average %.2f when recorded; %s.\n\n", r.Machine, loadAverage(), strings.Split(r.Source, ";")[0])
 	b.WriteString("| package | benchmark | time/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")
 	for _, m := range r.Micro {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d |\n", m.Pkg, strings.TrimPrefix(m.Name, "Benchmark"),
@@ -166,6 +168,7 @@ func (r *report) runMarkdown() string {
 	loom, floor := r.Loom, r.Floor
 	fmt.Fprintf(&b, "### N = %d · %s\n\n", c.n, r.When.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s.\n", r.Machine)
+	fmt.Fprintf(&b, "- Measured: %s.\n", r.Source)
 	for _, run := range []*result{loom, floor} {
 		if run != nil {
 			fmt.Fprintf(&b, "- %s run: load average %.2f before, %.2f after; started %s.\n", run.Mode, run.LoadStart, run.LoadEnd, run.Started.UTC().Format("15:04:05 MST"))
@@ -210,7 +213,7 @@ func (r *report) runMarkdown() string {
 			floorWrites = fmt.Sprintf("%.2f (applies, no status)", float64(floor.Applies)/n)
 		}
 		row("API writes per MCPServer while converging, Events excluded", fmt.Sprintf("%.2f", float64(without)/n), floorWrites,
-			verdict(float64(without)/n <= 5, "≤ 5")+fmt.Sprintf(" (the least this graph allows: %.2f)", r.MinWrites))
+			verdict(float64(without)/n <= 5, "≤ 5")+fmt.Sprintf(" (least possible: %.2f, one apply per object and one status write)", r.MinWrites))
 		row("API writes per MCPServer while converging, Events included", fmt.Sprintf("%.2f", float64(with)/n), "", "")
 		if loom.IdleWindow > 0 {
 			iw, ie, ig := writes(loom.Idle, true), writes(loom.Idle, false), verbCount(loom.Idle, "get")
