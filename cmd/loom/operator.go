@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -31,6 +32,7 @@ type operatorFlags struct {
 	leaderElect                                                    bool
 	qps                                                            float32
 	burst, concurrency                                             int
+	memoryLimit                                                    string
 }
 
 func newOperatorCmd() *cobra.Command {
@@ -59,11 +61,19 @@ the others in the README) and from --set KEY=VALUE, and reconciles until SIGINT 
 	fl.Float32Var(&f.qps, "kube-api-qps", 200, "client requests per second to the API server")
 	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "instances reconciled at once")
+	fl.StringVar(&f.memoryLimit, "memory-limit", "", `soft limit of the Go runtime's memory, e.g. "64Mi" (default: $GOMEMLIMIT, else none); above it the garbage collector works harder`)
 	return cmd
 }
 
 func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	ctrl.SetLogger(zap.New())
+	if f.memoryLimit != "" {
+		q, err := resource.ParseQuantity(f.memoryLimit)
+		if err != nil {
+			return fmt.Errorf("--memory-limit %q: %w", f.memoryLimit, err)
+		}
+		debug.SetMemoryLimit(q.Value())
+	}
 	g, err := operatorGraph(f)
 	if err != nil {
 		return err
