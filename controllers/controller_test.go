@@ -86,20 +86,7 @@ func TestLifecycle(t *testing.T) {
 
 	// Someone edits a field loom owns (an Update, like kubectl edit) and adds a label:
 	// the image is put back, the label stays.
-	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
-	require.NoError(t, err)
-	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
-	containers[0].(map[string]any)["image"] = "evil:latest"
-	require.NoError(t, unstructured.SetNestedSlice(dep.Object, containers, "spec", "template", "spec", "containers"))
-	labels := dep.GetLabels()
-	labels["team"] = "blue"
-	dep.SetLabels(labels)
-	_, err = d.Resource(deployGVR).Namespace(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return deploymentImage(t, d, ns, "web") == "nginx:1.28" }, 30*time.Second, 100*time.Millisecond, "the edit was not reverted")
-	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, "blue", dep.GetLabels()["team"], "a label another actor added stays")
+	editImageAndLabel(t, d, ns, "web", "nginx:1.28")
 
 	// Another server-side applier takes a field loom sets: loom reports it in the status
 	// and leaves the field alone; once the other applier lets go, loom takes it back.
@@ -111,7 +98,7 @@ func TestLifecycle(t *testing.T) {
 	_, err = d.Resource(deployGVR).Namespace(ns).Apply(ctx, "web", scaler, metav1.ApplyOptions{FieldManager: "team-scaler", Force: true})
 	require.NoError(t, err)
 	waitPhase(t, d, ns, "web", "Error")
-	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	replicas, _, _ := unstructured.NestedInt64(dep.Object, "spec", "replicas")
 	assert.Equal(t, int64(3), replicas, "loom does not fight another applier")
@@ -147,6 +134,28 @@ func TestLifecycle(t *testing.T) {
 			return apierrors.IsNotFound(err)
 		}, 60*time.Second, 200*time.Millisecond, "%s %s was not garbage-collected", gvr.Resource, name)
 	}
+}
+
+// editImageAndLabel changes the image of a Deployment and adds a label in one update by
+// another field manager, as kubectl edit does, then checks that loom puts the image (want)
+// back and leaves the label.
+func editImageAndLabel(t *testing.T, d dynamic.Interface, ns, name, want string) {
+	t.Helper()
+	ctx := context.Background()
+	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	containers[0].(map[string]any)["image"] = "ghcr.io/example/evil:1"
+	require.NoError(t, unstructured.SetNestedSlice(dep.Object, containers, "spec", "template", "spec", "containers"))
+	labels := dep.GetLabels()
+	labels["cost-center"] = "42"
+	dep.SetLabels(labels)
+	_, err = d.Resource(deployGVR).Namespace(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return deploymentImage(t, d, ns, name) == want }, 30*time.Second, 100*time.Millisecond, "the edited image was not reverted")
+	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "42", dep.GetLabels()["cost-center"], "a label another actor added stays")
 }
 
 func deploymentImage(t *testing.T, d dynamic.Interface, ns, name string) string {

@@ -124,20 +124,7 @@ func TestMCPServerExamples(t *testing.T) {
 
 	// kubectl edit of the image (an update by another manager) is reverted; a label the
 	// same edit adds stays.
-	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, plain, metav1.GetOptions{})
-	require.NoError(t, err)
-	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
-	containers[0].(map[string]any)["image"] = "ghcr.io/example/evil:1"
-	require.NoError(t, unstructured.SetNestedSlice(dep.Object, containers, "spec", "template", "spec", "containers"))
-	labels := dep.GetLabels()
-	labels["cost-center"] = "42"
-	dep.SetLabels(labels)
-	_, err = d.Resource(deployGVR).Namespace(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
-	require.NoError(t, err)
-	require.Eventually(t, func() bool { return deploymentImage(t, d, ns, plain) == "ghcr.io/example/weather-mcp:9.9.9" }, 30*time.Second, 100*time.Millisecond, "the edited image was not reverted")
-	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, plain, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, "42", dep.GetLabels()["cost-center"])
+	editImageAndLabel(t, d, ns, plain, "ghcr.io/example/weather-mcp:9.9.9")
 
 	// The gateway switched off: its policy ConfigMap is pruned, the sidecar is gone, and
 	// the Service targets the server's own port again.
