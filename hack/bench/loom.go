@@ -188,6 +188,7 @@ func startOperator(ctx context.Context, c config, kubeconfig string) (*operator,
 		"--set", "gatewayProxyImage="+gatewayImage,
 		"--concurrency", strconv.Itoa(c.concurrency),
 		"--kube-api-qps", strconv.FormatFloat(c.qps, 'f', -1, 32), "--kube-api-burst", strconv.Itoa(c.burst))
+	cmd.Args = append(cmd.Args, c.operatorArgs...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Its own process group, out of reach of a terminal's Ctrl-C (stop ends it); and it
 	// dies with this program.

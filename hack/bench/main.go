@@ -36,7 +36,14 @@ type config struct {
 	idle, timeout      time.Duration
 	targetsN           int
 	noWrite            bool
+	operatorArgs       []string
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, " ") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	c := config{targetsN: 1000}
@@ -60,6 +67,7 @@ func main() {
 	flag.DurationVar(&c.idle, "idle", 60*time.Second, "the idle window after convergence")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "how long to wait for the fleet to converge")
 	flag.BoolVar(&c.noWrite, "dry", false, "print the results; leave -out alone")
+	flag.Var((*stringList)(&c.operatorArgs), "operator-arg", "one more `argument` of loom operator, e.g. -operator-arg=--memory-limit=80Mi (repeatable)")
 	flag.Parse()
 	switch c.mode {
 	case "loom", "floor", "both", "none":

@@ -174,8 +174,12 @@ func (r *report) runMarkdown() string {
 			fmt.Fprintf(&b, "- %s run: load average %.2f before, %.2f after; started %s.\n", run.Mode, run.LoadStart, run.LoadEnd, run.Started.UTC().Format("15:04:05 MST"))
 		}
 	}
-	fmt.Fprintf(&b, "- Fleet: %d MCPServers in %d namespaces, shapes in turn: %s. Operator: `--concurrency %d --kube-api-qps %g --kube-api-burst %d`; the floor's client has the same QPS and burst, and %d appliers. A fresh control plane for each run.\n",
-		c.n, c.namespaces, strings.Join(shapes, ", "), c.concurrency, c.qps, c.burst, get(floor, func(r *result) int { return r.Appliers }))
+	extra := ""
+	if len(c.operatorArgs) > 0 {
+		extra = " " + strings.Join(c.operatorArgs, " ")
+	}
+	fmt.Fprintf(&b, "- Fleet: %d MCPServers in %d namespaces, shapes in turn: %s. Operator: `--concurrency %d --kube-api-qps %g --kube-api-burst %d%s`; the floor's client has the same QPS and burst, and %d appliers. A fresh control plane for each run.\n",
+		c.n, c.namespaces, strings.Join(shapes, ", "), c.concurrency, c.qps, c.burst, extra, get(floor, func(r *result) int { return r.Appliers }))
 	for _, run := range []*result{loom, floor} {
 		if run != nil && run.Err != nil {
 			fmt.Fprintf(&b, "- **The %s run stopped short:** %v\n", run.Mode, run.Err)
