@@ -49,6 +49,9 @@ type result struct {
 	// ReadyRSS is the operator's VmRSS once ready, before the fleet; PeakRSS its VmHWM at
 	// the end. In bytes.
 	ReadyRSS, PeakRSS int64
+	// EndAnon and EndFile split the operator's RSS at the end: anonymous memory (the Go
+	// heap, stacks) and file-backed pages (mostly the loom binary's own code and data).
+	EndAnon, EndFile int64
 
 	// floor only: the server-side applies made, by how many goroutines.
 	Applies, Appliers int
@@ -137,6 +140,13 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 	}
 	res.CPUIdle, res.CPUTotal = end-cpuIdleStart, end
 	if res.PeakRSS, err = peakRSS(op.pid()); err != nil {
+		return nil, err
+	}
+	status := fmt.Sprintf("/proc/%d/status", op.pid())
+	if res.EndAnon, err = statusKB(status, "RssAnon:"); err != nil {
+		return nil, err
+	}
+	if res.EndFile, err = statusKB(status, "RssFile:"); err != nil {
 		return nil, err
 	}
 	res.LoadEnd = loadAverage()

@@ -236,6 +236,10 @@ func (r *report) runMarkdown() string {
 		fmt.Fprintf(&b, "\nThe targets are for N = %d; at N = %d they are shown for orientation.\n", c.targetsN, c.n)
 	}
 
+	if loom != nil && loom.EndAnon > 0 {
+		fmt.Fprintf(&b, "\nThe operator's RSS at the end of the run: %.1f MiB anonymous (Go heap, stacks) + %.1f MiB file-backed (pages of the loom binary).\n",
+			float64(loom.EndAnon)/(1<<20), float64(loom.EndFile)/(1<<20))
+	}
 	if st := get(loom, func(r *result) reconcileStats { return r.Reconciling }); st.Reconciles > 0 {
 		fmt.Fprintf(&b, "\nloom's controller while converging (its metrics): %d reconciles, %.2f per MCPServer (%d work-queue adds); a reconcile took %.0f ms on average and waited %.0f ms in the queue before it.\n",
 			st.Reconciles, float64(st.Reconciles)/float64(c.n), st.Adds, 1000*st.ReconcileSeconds/float64(st.Reconciles), 1000*st.QueueSeconds/float64(max(st.QueueCount, 1)))
