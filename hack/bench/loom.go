@@ -82,6 +82,12 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 		if stopErr := op.stop(); stopErr != nil && res.Err == nil {
 			res.Err = stopErr
 		}
+		// The operator's log explains a failed run; a good one needs no explaining.
+		if err == nil && res.Err == nil {
+			_ = os.Remove(op.log)
+		} else {
+			fmt.Printf("loom: the operator's log: %s\n", op.log)
+		}
 	}()
 	if res.CPUStartup, err = cpuSeconds(op.pid()); err != nil {
 		return nil, err
