@@ -79,7 +79,8 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 		return nil, err
 	}
 	defer func() {
-		if stopErr := op.stop(); stopErr != nil && res.Err == nil {
+		// res is nil when the run failed (err is set).
+		if stopErr := op.stop(); stopErr != nil && res != nil && res.Err == nil {
 			res.Err = stopErr
 		}
 		// The operator's log explains a failed run; a good one needs no explaining.
