@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/loom-mcp/loom/engine/graph"
@@ -141,7 +142,14 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	instance.SetGroupVersionKind(g.Instance.GVK)
 	b := builder.ControllerManagedBy(mgr).
 		Named(g.Name).
-		For(instance).
+		// The instance's own status writes come back as updates; only changes to what a
+		// graph can read (spec, through the generation; labels; annotations) call for a
+		// reconcile.
+		For(instance, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			predicate.LabelChangedPredicate{},
+			predicate.AnnotationChangedPredicate{},
+		))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
 	for _, gvk := range r.childKinds() {
 		child := newObject(mgr.GetScheme(), gvk)
