@@ -6,9 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
-
+	"github.com/loom-mcp/loom/engine/cases"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/schema"
 )
@@ -37,20 +35,13 @@ func loadGraph(path string, crds []string) (*graph.Graph, *schema.Set, error) {
 
 // readObject reads one YAML or JSON object; integers stay int64.
 func readObject(path string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
+	v, err := cases.ReadValue(path)
 	if err != nil {
 		return nil, err
 	}
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var obj map[string]any
-	if err := utiljson.Unmarshal(js, &obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if obj == nil {
-		return nil, fmt.Errorf("%s: empty document", path)
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: expected an object", path)
 	}
 	return obj, nil
 }

@@ -63,7 +63,7 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 
 	// 1. The golden document.
 	expectedPath := filepath.Join(r.Dir, "expected.yaml")
-	expected, err := readValue(expectedPath)
+	expected, err := ReadValue(expectedPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !update {
@@ -132,7 +132,7 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 		in.Config[k] = v
 	}
 	configPath := filepath.Join(dir, "config.yaml")
-	if v, err := readValue(configPath); err == nil {
+	if v, err := ReadValue(configPath); err == nil {
 		m, ok := v.(map[string]any)
 		if !ok && v != nil {
 			return nil, fmt.Errorf("%s: expected a map of config keys to values", configPath)
@@ -211,7 +211,7 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 
 // instance reads the instance, checks its kind, and defaults and validates it.
 func (s *Suite) instance(path string) (map[string]any, error) {
-	v, err := readValue(path)
+	v, err := ReadValue(path)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (s *Suite) observed(dir string) (map[string]map[string]any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: the graph has no node %q; its nodes: %s", path, id, strings.Join(s.nodeIDs(), ", "))
 		}
-		v, err := readValue(path)
+		v, err := ReadValue(path)
 		if err != nil {
 			return nil, err
 		}

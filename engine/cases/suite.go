@@ -174,9 +174,9 @@ func relativeTo(dir, path string) string {
 	return filepath.Join(dir, path)
 }
 
-// readValue reads a YAML or JSON file as a JSON value whose integers are int64, as the
+// ReadValue reads a YAML or JSON file as a JSON value whose integers are int64, as the
 // engine and the API server see them (never float64).
-func readValue(path string) (any, error) {
+func ReadValue(path string) (any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
