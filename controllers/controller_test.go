@@ -34,17 +34,29 @@ func createNamespace(t *testing.T, name string) {
 
 func waitPhase(t *testing.T, d dynamic.Interface, ns, name, phase string) *unstructured.Unstructured {
 	t.Helper()
-	var last *unstructured.Unstructured
-	require.Eventually(t, func() bool {
-		obj, err := d.Resource(appGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		last = obj
+	return waitFor(t, d, appGVR, ns, name, 60*time.Second, func(obj *unstructured.Unstructured) bool {
 		got, _, _ := unstructured.NestedString(obj.Object, "status", "phase")
 		return got == phase
-	}, 60*time.Second, 100*time.Millisecond, "app %s/%s never reached phase %s; last: %v", ns, name, phase, statusOf(last))
-	return last
+	}, "never reached phase "+phase)
+}
+
+// waitFor polls an object until ok holds, and fails naming what was awaited and the last
+// status seen.
+func waitFor(t *testing.T, d dynamic.Interface, gvr schema.GroupVersionResource, ns, name string, within time.Duration, ok func(*unstructured.Unstructured) bool, what string) *unstructured.Unstructured {
+	t.Helper()
+	var last *unstructured.Unstructured
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		obj, err := d.Resource(gvr).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		last = obj
+		if ok(obj) {
+			return obj
+		}
+	}
+	t.Fatalf("%s %s/%s: %s; last status: %v", gvr.Resource, ns, name, what, statusOf(last))
+	return nil
 }
 
 func statusOf(obj *unstructured.Unstructured) any {

@@ -60,16 +60,7 @@ func readExample(t *testing.T, file, ns string) *unstructured.Unstructured {
 
 func waitMCP(t *testing.T, d dynamic.Interface, ns, name string, ok func(*unstructured.Unstructured) bool, what string) *unstructured.Unstructured {
 	t.Helper()
-	var last *unstructured.Unstructured
-	require.Eventually(t, func() bool {
-		obj, err := d.Resource(mcpGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		last = obj
-		return ok(obj)
-	}, 90*time.Second, 100*time.Millisecond, "%s/%s: %s; last status: %v", ns, name, what, statusOf(last))
-	return last
+	return waitFor(t, d, mcpGVR, ns, name, 90*time.Second, ok, what)
 }
 
 // readyAt is true once the server is Ready for its current generation.

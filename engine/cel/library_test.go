@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,16 +32,22 @@ func TestLibrary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
-			p, err := env.Compile(tt.expr)
-			require.NoError(t, err)
-			v, err := p.Eval(context.Background(), interpreter.EmptyActivation(), nil)
-			require.NoError(t, err)
-			got, present, err := ToJSON(v)
+			got, present, err := ToJSON(eval(t, env, tt.expr))
 			require.NoError(t, err)
 			assert.True(t, present)
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// eval compiles and evaluates one expression with no variables.
+func eval(t *testing.T, env *Env, expr string) ref.Val {
+	t.Helper()
+	p, err := env.Compile(expr)
+	require.NoError(t, err)
+	v, err := p.Eval(context.Background(), interpreter.EmptyActivation(), nil)
+	require.NoError(t, err)
+	return v
 }
 
 func TestToJSON(t *testing.T) {
@@ -64,21 +71,13 @@ func TestToJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
-			p, err := env.Compile(tt.expr)
-			require.NoError(t, err)
-			v, err := p.Eval(context.Background(), interpreter.EmptyActivation(), nil)
-			require.NoError(t, err)
-			got, present, err := ToJSON(v)
+			got, present, err := ToJSON(eval(t, env, tt.expr))
 			require.NoError(t, err)
 			assert.Equal(t, tt.present, present)
 			assert.Equal(t, tt.want, got)
 		})
 	}
 
-	p, err := env.Compile(`{1: "a"}`)
-	require.NoError(t, err)
-	v, err := p.Eval(context.Background(), interpreter.EmptyActivation(), nil)
-	require.NoError(t, err)
-	_, _, err = ToJSON(v)
+	_, _, err = ToJSON(eval(t, env, `{1: "a"}`))
 	assert.ErrorContains(t, err, "object keys must be strings")
 }
