@@ -32,14 +32,14 @@ bench: tools build
 fuzz: ## FUZZTIME=10m make fuzz
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-1m} ./engine/parse
 
-# ---- tools and the local control plane (hack/tools, hack/controlplane) ----
+# ---- tools and the local control plane (hack/tools, internal/controlplane) ----
 # make tools: controller-gen and the local control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl, kwok) into bin/, pinned by hack/tools/go.mod.
 # Builds only what is missing or older than the pins; the first build takes several minutes.
 tools:
 	@hack/tools/build.sh $(BIN)
 
-# Integration tests (hack/controlplane.RunTests) find the binaries here.
+# Integration tests (internal/controlplane.RunTests) find the binaries here.
 export LOOM_BIN_DIR := $(BIN)
 
 # make run: control plane, CRD, operator, examples; see hack/run.sh.

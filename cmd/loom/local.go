@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/loom-mcp/loom/hack/controlplane"
+	"github.com/loom-mcp/loom/internal/controlplane"
 )
 
 // newLocalCmd is `loom local up|down|status`: a control plane on loopback that outlives the

@@ -24,7 +24,7 @@ import (
 	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/hack/controlplane"
+	"github.com/loom-mcp/loom/internal/controlplane"
 )
 
 var (

@@ -16,7 +16,7 @@ import (
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/render"
-	"github.com/loom-mcp/loom/hack/controlplane"
+	"github.com/loom-mcp/loom/internal/controlplane"
 )
 
 // desired is what the graph renders for the fleet: each server's own objects, and the

@@ -14,7 +14,7 @@ type latency struct {
 	Mean, P99 time.Duration
 }
 
-// auditLatencies reads kube-apiserver's audit log (hack/controlplane writes one event per
+// auditLatencies reads kube-apiserver's audit log (internal/controlplane writes one event per
 // request when its response completes) and returns, by "verb resource", how long the requests
 // received in [from, to) took from receipt to response. Watches are left out: they last.
 func auditLatencies(path string, from, to time.Time) (map[string]latency, error) {

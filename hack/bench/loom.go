@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/hack/controlplane"
+	"github.com/loom-mcp/loom/internal/controlplane"
 )
 
 // result is what one run measured. Durations count from the first MCPServer create.

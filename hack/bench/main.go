@@ -4,7 +4,7 @@
 //
 //	go run ./hack/bench [-n 100] [-mode loom|floor|both|none] [-micro FILE] [-out BENCHMARKS.md]
 //
-// Each run gets a fresh control plane (hack/controlplane, binaries from `make tools`); loom's
+// Each run gets a fresh control plane (internal/controlplane, binaries from `make tools`); loom's
 // operator is bin/loom (`make build`), run as a child process as the operator user, bound to
 // the least privileges the graph needs.
 package main

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/loom-mcp/loom/hack/controlplane"
+	"github.com/loom-mcp/loom/internal/controlplane"
 )
 
 // scenarioEnv makes this test binary a child that ends in the named way; see TestHelperScenario.
