@@ -5,8 +5,8 @@
 //	schema    Kubernetes kinds → CEL types, defaults and structured-merge-diff validation
 //	cel       the one CEL environment, compiled programs, cost limits, value conversion
 //	graph     syntax tree → type-checked, dependency-ordered, compiled Graph (load time)
-//	render    (Graph, instance, config, observed objects) → desired objects and node states
-//	readiness readyWhen per node and the instance's status, over observed objects
+//	render    (Graph, instance, config, observed objects) → desired objects and node states;
+//	          readyWhen per node and the instance's status, over observed objects
 //	assert    kyverno-json assertion trees over rendered documents (the only user of kyverno-json)
 //	cases     golden-case suites of graphs: `loom test`
 //

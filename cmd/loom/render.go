@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -72,7 +71,7 @@ comments first. With --status, the status the graph computes follows the objects
 				}
 			}
 			if status {
-				rep, err := readiness.Evaluate(cmd.Context(), g, in, res, readiness.Options{Now: time.Now()})
+				rep, err := render.Status(cmd.Context(), g, in, res, render.StatusOptions{Now: time.Now()})
 				if err != nil {
 					return err
 				}

@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/engine/assert"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -165,7 +164,7 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), configPath, err)
 	}
-	rep, err := readiness.Evaluate(ctx, g, in, res, readiness.Options{Now: s.Now, Errors: outside})
+	rep, err := render.Status(ctx, g, in, res, render.StatusOptions{Now: s.Now, Errors: outside})
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}

@@ -1,5 +1,5 @@
 // Package cases runs golden cases of a ResourceGraph offline, with the code the controller
-// runs: render.Render (every object validated against its schema) and readiness.Evaluate.
+// runs: render.Render (every object validated against its schema) and render.Status.
 // A suite is a directory: suite.yaml names the graph, its CRDs, default config and a fixed
 // clock; each subdirectory is one case, an instance plus optional config, observed objects
 // and API errors. Running a case yields a document {nodes, objects, status} that must equal

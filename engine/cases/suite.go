@@ -31,7 +31,7 @@ DIR/<case>/config.yaml          optional: {<key>: <value>}, merged over the suit
 DIR/<case>/observed/<id>.yaml   optional: the object last observed for node <id> (apiVersion and
                                 kind may be left out)
 DIR/<case>/errors.yaml          optional: a list of strings, errors from outside the engine such as
-                                an apply the API server refused (readiness.Options.Errors)
+                                an apply the API server refused (render.StatusOptions.Errors)
 DIR/<case>/expected.yaml        golden: the document the case produces, rewritten by -update
 DIR/<case>/assert.yaml          optional: a kyverno-json assertion tree the document must satisfy
 

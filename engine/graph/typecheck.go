@@ -68,7 +68,7 @@ func (l *loader) tree(env *cel.Env, v *parse.Value, target *apiservercel.DeclTyp
 		t.Static = true
 		m := map[string]any{}
 		for _, f := range v.Fields {
-			childPath := joinPath(path, f.Key)
+			childPath := parse.JoinPath(path, f.Key)
 			var childTarget *apiservercel.DeclType
 			switch {
 			case fields != nil:
@@ -277,11 +277,4 @@ func where(path string) string {
 		return "the object"
 	}
 	return path
-}
-
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
