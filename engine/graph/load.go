@@ -3,7 +3,6 @@ package graph
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -38,15 +37,6 @@ func WithCostLimit(n uint64) Option { return func(o *options) { o.costLimit = n 
 
 // WithCostBudget sets the CEL cost one render (with its status) may spend in all.
 func WithCostBudget(n uint64) Option { return func(o *options) { o.costBudget = n } }
-
-// LoadFile reads and loads the graph at path.
-func LoadFile(path string, opts ...Option) (*Graph, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Load(path, data, opts...)
-}
 
 // Load parses, type-checks and compiles a ResourceGraph. file names it in errors. Every
 // problem found is returned at once, as Errors.
