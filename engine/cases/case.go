@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/engine/assert"
@@ -115,13 +114,31 @@ const header = "# Golden document of this case, written by `loom test -update`: 
 // document renders the case in dir and returns {nodes, objects, status[, errors]} as a
 // JSON value.
 func (s *Suite) document(ctx context.Context, dir string) (any, error) {
-	g := s.Graph
+	in, outside, err := s.input(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Render, then readiness and status: what the controller does on each reconcile.
+	res, err := render.Render(ctx, s.Graph, in)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), filepath.Join(dir, "config.yaml"), err)
+	}
+	rep, err := render.Status(ctx, s.Graph, in, res, render.StatusOptions{Now: s.Now, Errors: outside})
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return documentOf(res, rep)
+}
+
+// input reads the case in dir: what the render takes, and the errors from outside the
+// engine that status sees.
+func (s *Suite) input(dir string) (render.Input, []string, error) {
 	in := render.Input{Validate: true}
 	var err error
 
 	// 1. The instance, as the API server would store it.
-	if in.Instance, err = input.Instance(filepath.Join(dir, "instance.yaml"), g); err != nil {
-		return nil, err
+	if in.Instance, err = input.Instance(filepath.Join(dir, "instance.yaml"), s.Graph); err != nil {
+		return in, nil, err
 	}
 
 	// 2. Config: the case's keys over the suite's.
@@ -129,20 +146,19 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 	for k, v := range s.Config {
 		in.Config[k] = v
 	}
-	configPath := filepath.Join(dir, "config.yaml")
-	if m, err := input.Config(configPath); err == nil {
+	if m, err := input.Config(filepath.Join(dir, "config.yaml")); err == nil {
 		for k, v := range m {
 			in.Config[k] = v
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return in, nil, err
 	}
 
 	// 3. Observed objects, by node id.
 	in.Observed = map[string]map[string]any{}
 	if observedDir := filepath.Join(dir, "observed"); exists(observedDir) {
-		if in.Observed, err = input.Observed(observedDir, g); err != nil {
-			return nil, err
+		if in.Observed, err = input.Observed(observedDir, s.Graph); err != nil {
+			return in, nil, err
 		}
 	}
 
@@ -151,22 +167,16 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 	errorsPath := filepath.Join(dir, "errors.yaml")
 	if data, err := input.ReadFile(errorsPath); err == nil {
 		if err := yaml.UnmarshalStrict(data, &outside); err != nil {
-			return nil, fmt.Errorf("%s: expected a list of strings: %w", errorsPath, err)
+			return in, nil, fmt.Errorf("%s: expected a list of strings: %w", errorsPath, err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return in, nil, err
 	}
+	return in, outside, nil
+}
 
-	// 5. Render, then readiness and status: what the controller does on each reconcile.
-	res, err := render.Render(ctx, g, in)
-	if err != nil {
-		return nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), configPath, err)
-	}
-	rep, err := render.Status(ctx, g, in, res, render.StatusOptions{Now: s.Now, Errors: outside})
-	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-
+// documentOf is the document of a render and its status, as a JSON value.
+func documentOf(res *render.Result, rep *render.Report) (any, error) {
 	nodes := map[string]any{}
 	objects := []any{}
 	reasons := map[string]bool{}
@@ -199,11 +209,7 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := utiljson.Unmarshal(js, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return input.DecodeJSON(js)
 }
 
 // exists reports whether an optional path is there; any error but its absence is left

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/engine/graph"
@@ -173,8 +172,8 @@ func decodeMap(raw json.RawMessage) (map[string]any, error) {
 	if len(raw) == 0 {
 		return map[string]any{}, nil
 	}
-	var v any
-	if err := utiljson.Unmarshal(raw, &v); err != nil {
+	v, err := input.DecodeJSON(raw)
+	if err != nil {
 		return nil, err
 	}
 	if v == nil {

@@ -98,6 +98,11 @@ func Decode(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return DecodeJSON(js)
+}
+
+// DecodeJSON decodes JSON into a JSON value with int64 integers.
+func DecodeJSON(js []byte) (any, error) {
 	var v any
 	if err := utiljson.Unmarshal(js, &v); err != nil {
 		return nil, err
