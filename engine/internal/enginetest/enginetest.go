@@ -1,5 +1,6 @@
-// Package enginetest holds what the engine's tests share: the schemas of the engine's own
-// test kind, App (testdata/engine/crd.yaml), next to the built-in kinds.
+// Package enginetest owns what the engine's tests share: the schemas of the engine's own
+// test kind, App (testdata/engine/crd.yaml), next to the built-in kinds, and the sample
+// graph. It may import engine/graph and engine/schema; only tests import it.
 package enginetest
 
 import (
