@@ -291,6 +291,9 @@ func (r *evaluator) varValue(t *graph.Tree) (any, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
+		if err := t.Expr.Keep(v, r.budget); err != nil {
+			return nil, false, &EvalError{Expr: t.Expr, Err: err}
+		}
 		if v == types.NullValue {
 			return nil, false, nil
 		}
