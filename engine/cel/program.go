@@ -48,8 +48,8 @@ var ErrCostLimit = errors.New("cost limit exceeded")
 // Eval runs the program. It stops when ctx is done, when the program's own cost limit is
 // reached, or when budget runs out.
 func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *Budget) (ref.Val, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evaluation stopped: %w", err)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("evaluation stopped: %w", context.Cause(ctx))
 	}
 	if err := budget.spend(p.fixedCost); err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	}
 	switch {
 	case m.stopped == errStopped:
-		return nil, fmt.Errorf("evaluation stopped: %w", ctx.Err())
+		return nil, fmt.Errorf("evaluation stopped: %w", context.Cause(ctx))
 	case m.stopped != nil && limitedByBudget:
 		return nil, ErrBudget
 	case m.stopped != nil:
