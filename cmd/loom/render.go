@@ -30,8 +30,9 @@ func newRenderCmd() *cobra.Command {
 (with its CRD's defaults applied, and validated), the operator configuration, and the
 objects observed so far (DIR/<id>.yaml, one file per resource id) go in; the desired
 objects come out in dependency order. Nodes that were skipped, are waiting for data, or
-failed are listed as comments first. With --status, the status the graph computes follows
-the objects. Files are read as ` + "`loom test`" + ` reads them (at most 3 MiB each).`,
+failed are listed as comments first, then the errors no node shows (a var that failed).
+With --status, the status the graph computes follows the objects. Files are read as
+` + "`loom test`" + ` reads them (at most 3 MiB each); a render stops after 5 seconds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRender(cmd.Context(), cmd.OutOrStdout(), f)
@@ -85,6 +86,9 @@ func runRender(ctx context.Context, out io.Writer, f renderFlags) error {
 		if n.State != render.Rendered {
 			fmt.Fprintf(out, "# %s: %s (%s)\n", n.ID, n.State, n.Reason)
 		}
+	}
+	for _, e := range res.OtherErrors() {
+		fmt.Fprintf(out, "# error: %s\n", e)
 	}
 	for _, n := range res.Nodes {
 		if n.State == render.Rendered {

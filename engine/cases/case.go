@@ -179,7 +179,6 @@ func (s *Suite) input(dir string) (render.Input, []string, error) {
 func documentOf(res *render.Result, rep *render.Report) (any, error) {
 	nodes := map[string]any{}
 	objects := []any{}
-	reasons := map[string]bool{}
 	for _, n := range res.Nodes {
 		if n.State == render.Rendered {
 			nodes[n.ID] = string(n.State)
@@ -187,7 +186,6 @@ func documentOf(res *render.Result, rep *render.Report) (any, error) {
 			continue
 		}
 		nodes[n.ID] = string(n.State) + ": " + n.Reason
-		reasons[n.Reason] = true
 	}
 	status := rep.Status
 	if status == nil {
@@ -195,13 +193,7 @@ func documentOf(res *render.Result, rep *render.Report) (any, error) {
 	}
 	doc := map[string]any{"nodes": nodes, "objects": objects, "status": status}
 	// Errors a node's reason already shows are not repeated.
-	var errs []string
-	for _, e := range append(append([]string{}, res.Errors...), rep.Errors...) {
-		if !reasons[e] {
-			errs = append(errs, e)
-		}
-	}
-	if len(errs) > 0 {
+	if errs := res.OtherErrors(rep.Errors...); len(errs) > 0 {
 		doc["errors"] = errs
 	}
 	// Through JSON, so the document holds exactly the types expected.yaml decodes to.

@@ -92,6 +92,26 @@ func (r *Result) Node(id string) (Node, bool) {
 	return Node{}, false
 }
 
+// OtherErrors are the render's errors that no node's reason shows: a var that failed, a
+// check, a status expression.
+func (r *Result) OtherErrors(more ...string) []string {
+	shown := make(map[string]bool, len(r.Nodes))
+	for _, n := range r.Nodes {
+		if n.State != Rendered {
+			shown[n.Reason] = true
+		}
+	}
+	var out []string
+	for _, list := range [][]string{r.Errors, more} {
+		for _, e := range list {
+			if !shown[e] {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
 // EvalError is an expression that failed at render time.
 type EvalError struct {
 	Expr *graph.Expr
