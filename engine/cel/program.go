@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
@@ -39,8 +40,15 @@ var ErrBudget = errors.New("CEL cost budget of the render exhausted")
 // safe for concurrent use: one render, one budget.
 type Budget struct {
 	Remaining uint64
-	m         meter // reused by every metered evaluation of the render
+	// Deadline, when set, stops metered evaluations (the only ones that can run long) with
+	// ErrDeadline once it has passed: checked as they start and every 64 loop steps, with
+	// no timer to set up per render.
+	Deadline time.Time
+	m        meter // reused by every metered evaluation of the render
 }
+
+// ErrDeadline is returned by an evaluation that ran past its budget's Deadline.
+var ErrDeadline = errors.New("the render ran past its deadline")
 
 // ErrCostLimit is returned when one evaluation of one expression exceeds its cost limit.
 var ErrCostLimit = errors.New("cost limit exceeded")
@@ -60,6 +68,12 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	}
 	m := budget.meter()
 	*m = meter{Activation: act, done: ctx.Done(), max: p.costLimit, stepCost: p.stepCost}
+	if budget != nil && !budget.Deadline.IsZero() {
+		if time.Now().After(budget.Deadline) {
+			return nil, ErrDeadline
+		}
+		m.deadline = budget.Deadline
+	}
 	limitedByBudget := false
 	if budget != nil && budget.Remaining < m.max {
 		m.max, limitedByBudget = budget.Remaining, true
@@ -72,6 +86,8 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	switch {
 	case m.stopped == errStopped:
 		return nil, fmt.Errorf("evaluation stopped: %w", context.Cause(ctx))
+	case m.stopped == ErrDeadline:
+		return nil, ErrDeadline
 	case m.stopped != nil && limitedByBudget:
 		return nil, ErrBudget
 	case m.stopped != nil:
@@ -88,6 +104,7 @@ var errStopped = errors.New("context done")
 type meter struct {
 	interpreter.Activation
 	done     <-chan struct{}
+	deadline time.Time // zero: none
 	used     uint64
 	max      uint64
 	stepCost uint64
@@ -116,6 +133,10 @@ func (m *meter) ResolveName(name string) (any, bool) {
 			m.stopped = errStopped
 			return true, true
 		default:
+		}
+		if !m.deadline.IsZero() && time.Now().After(m.deadline) {
+			m.stopped = ErrDeadline
+			return true, true
 		}
 	}
 	return false, true

@@ -206,7 +206,7 @@ func (c *converter) nativeJSON(v any) (any, bool, error) {
 		if !c.spend(len(x)) {
 			return nil, false, ErrTooLarge
 		}
-		return x, true, nil
+		return v, true, nil // v, not x: no new interface value to allocate
 	case bool, int64, float64, int, int32:
 		return CopyJSON(v), true, nil
 	}

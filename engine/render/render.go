@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -131,17 +132,20 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // Render computes the desired objects of g for in. The returned error is for problems
 // with the input itself (a bad config); problems with expressions land in the Result.
 //
-// A render stops at g.RenderTimeout (graph.DefaultRenderTimeout unless the graph was
-// loaded with another) or when ctx is done, whichever comes first: the expression running
-// then fails with ErrDeadline, and the nodes after it with it.
+// A render, with its status, stops at g.RenderTimeout after it started
+// (graph.DefaultRenderTimeout unless the graph was loaded with another), or when ctx is
+// done, whichever comes first: the expression running then fails with ErrDeadline or the
+// context's error, and so do the ones after it. (The deadline rides in the render's CEL
+// budget, which the meter checks, rather than in a context: no timer per render.)
 func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
-	ctx, cancel := withDeadline(ctx, g)
-	defer cancel()
 	cfg, err := g.ConfigValues(in.Config)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Config: cfg, Budget: &cel.Budget{Remaining: g.CostBudget}, Nodes: make([]Node, 0, len(g.Nodes))}
+	if g.RenderTimeout > 0 {
+		res.Budget.Deadline = time.Now().Add(g.RenderTimeout)
+	}
 	// 1. Vars are computed when an expression first reads them, so that a var only
 	// skipped nodes read costs nothing. A failed var fails whatever reads it.
 	res.vars = &varState{
@@ -406,16 +410,8 @@ func (r *evaluator) boolean(e *graph.Expr) (bool, error) {
 	return bool(b), nil
 }
 
-// ErrDeadline is the cause of a render stopped by its graph's RenderTimeout.
-var ErrDeadline = errors.New("the render ran past its deadline (graph.RenderTimeout, 5s unless the graph was loaded with another)")
-
-// withDeadline bounds one render or status evaluation by the graph's RenderTimeout.
-func withDeadline(ctx context.Context, g *graph.Graph) (context.Context, context.CancelFunc) {
-	if g.RenderTimeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeoutCause(ctx, g.RenderTimeout, ErrDeadline)
-}
+// ErrDeadline is the error of an expression stopped by its graph's RenderTimeout.
+var ErrDeadline = cel.ErrDeadline
 
 // ErrPending marks an expression that reads an object not observed yet.
 var ErrPending = errors.New("waiting for data")

@@ -31,10 +31,8 @@ type Report struct {
 
 // Status computes, for a render's result and the objects observed, which nodes are ready
 // (their readyWhen expressions) and the instance's status (the graph's status
-// expressions). It spends from the render's CEL budget.
+// expressions). It spends from the render's CEL budget, and stops at its deadline.
 func Status(ctx context.Context, g *graph.Graph, in Input, res *Result, opts StatusOptions) (*Report, error) {
-	ctx, cancel := withDeadline(ctx, g)
-	defer cancel()
 	rep := &Report{Ready: make(map[string]bool, len(g.Nodes))}
 	errs := append(append([]string{}, res.Errors...), opts.Errors...)
 	ev := statusEvaluator(ctx, in, res, rep.Ready, errs, func(err error) bool {
