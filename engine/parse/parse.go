@@ -185,9 +185,8 @@ func (p *parser) typeRef(n *yaml.Node, path string) TypeRef {
 }
 
 func (p *parser) config(n *yaml.Node) []ConfigKey {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "spec.config", "expected a mapping of configuration keys")
+	n, ok := p.expect(n, yaml.MappingNode, "spec.config", "expected a mapping of configuration keys")
+	if !ok {
 		return nil
 	}
 	var out []ConfigKey
@@ -245,9 +244,8 @@ func scalarIs(v any, typ string) bool {
 }
 
 func (p *parser) vars(n *yaml.Node) []Var {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "spec.vars", "expected a mapping of named values")
+	n, ok := p.expect(n, yaml.MappingNode, "spec.vars", "expected a mapping of named values")
+	if !ok {
 		return nil
 	}
 	var out []Var
@@ -266,9 +264,8 @@ func (p *parser) vars(n *yaml.Node) []Var {
 }
 
 func (p *parser) checks(n *yaml.Node) []Check {
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "spec.checks", "expected a list of checks")
+	n, ok := p.expect(n, yaml.SequenceNode, "spec.checks", "expected a list of checks")
+	if !ok {
 		return nil
 	}
 	var out []Check
@@ -294,9 +291,8 @@ func (p *parser) checks(n *yaml.Node) []Check {
 }
 
 func (p *parser) resources(n *yaml.Node) []Resource {
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "spec.resources", "expected a list of resources")
+	n, ok := p.expect(n, yaml.SequenceNode, "spec.resources", "expected a list of resources")
+	if !ok {
 		return nil
 	}
 	var out []Resource
@@ -346,9 +342,8 @@ func (p *parser) exprList(n *yaml.Node, path string) []*Value {
 	if n == nil {
 		return nil
 	}
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, path, "expected a list of ${...} expressions")
+	n, ok := p.expect(n, yaml.SequenceNode, path, "expected a list of ${...} expressions")
+	if !ok {
 		return nil
 	}
 	var out []*Value
@@ -527,6 +522,17 @@ func (p *parser) alias(n *yaml.Node, path string) *Value {
 		defer func() { p.outermost = nil }()
 	}
 	return p.value(target, path)
+}
+
+// expect resolves n and reports whether it is of kind; if not, the error says what was
+// expected at path.
+func (p *parser) expect(n *yaml.Node, kind yaml.Kind, path, want string) (*yaml.Node, bool) {
+	n = resolve(n)
+	if n.Kind != kind {
+		p.errorf(n, path, "%s", want)
+		return n, false
+	}
+	return n, true
 }
 
 func resolve(n *yaml.Node) *yaml.Node {
