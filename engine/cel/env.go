@@ -138,9 +138,9 @@ func (e *Env) Compile(src string) (*Program, error) {
 	if iss.Err() != nil {
 		return nil, &CompileError{Source: src, Issues: cleanIssues(iss.Err().Error())}
 	}
-	metered, nodes, body := shape(ast)
+	metered, loops, nodes, body := shape(ast)
 	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared),
-		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, metered: metered}
+		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, metered: metered, loops: loops}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if metered {
 		// Comprehensions ask their activation "#interrupted" at every step, and calls

@@ -30,7 +30,7 @@ type Program struct {
 	// what functions build and read (cost.go). Only expressions with comprehensions or
 	// such functions can cost more than their size; they run metered.
 	fixedCost, stepCost, costLimit uint64
-	metered                        bool
+	metered, loops                 bool
 }
 
 // ErrBudget is returned when a render's total CEL cost budget is used up.
@@ -40,9 +40,9 @@ var ErrBudget = errors.New("CEL cost budget of the render exhausted")
 // safe for concurrent use: one render, one budget.
 type Budget struct {
 	Remaining uint64
-	// Deadline, when set, stops metered evaluations (the only ones that can run long) with
-	// ErrDeadline once it has passed: checked as they start and every 64 loop steps, with
-	// no timer to set up per render.
+	// Deadline, when set, stops evaluations with loops (the only ones that can run long)
+	// with ErrDeadline once it has passed: checked as they start and every 64 loop steps,
+	// with no timer to set up per render.
 	Deadline time.Time
 	m        meter // reused by every metered evaluation of the render
 }
@@ -68,7 +68,7 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	}
 	m := budget.meter()
 	*m = meter{Activation: act, done: ctx.Done(), max: p.costLimit, stepCost: p.stepCost}
-	if budget != nil && !budget.Deadline.IsZero() {
+	if p.loops && budget != nil && !budget.Deadline.IsZero() {
 		if time.Now().After(budget.Deadline) {
 			return nil, ErrDeadline
 		}
@@ -180,15 +180,15 @@ func (b *Budget) spend(c uint64) error {
 }
 
 // shape reports whether an expression must run metered (it has comprehensions, or calls a
-// function charged by size), how many nodes it has, and how many the largest loop body
-// (step and condition) has.
-func shape(a *cel.Ast) (metered bool, nodes, body uint64) {
+// function charged by size), whether it loops, how many nodes it has, and how many the
+// largest loop body (step and condition) has.
+func shape(a *cel.Ast) (metered, loops bool, nodes, body uint64) {
 	var count func(e ast.NavigableExpr) uint64
 	count = func(e ast.NavigableExpr) uint64 {
 		n := uint64(1)
 		metered = metered || sizeCharged(e)
 		if e.Kind() == ast.ComprehensionKind {
-			metered = true
+			metered, loops = true, true
 			c := e.AsComprehension()
 			b := size(c.LoopStep()) + size(c.LoopCondition())
 			body = max(body, b)
@@ -199,7 +199,7 @@ func shape(a *cel.Ast) (metered bool, nodes, body uint64) {
 		return n
 	}
 	nodes = count(ast.NavigateAST(a.NativeRep()))
-	return metered, nodes, body
+	return metered, loops, nodes, body
 }
 
 func size(e ast.Expr) uint64 {

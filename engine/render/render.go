@@ -134,9 +134,10 @@ func (e *EvalError) Unwrap() error { return e.Err }
 //
 // A render, with its status, stops at g.RenderTimeout after it started
 // (graph.DefaultRenderTimeout unless the graph was loaded with another), or when ctx is
-// done, whichever comes first: the expression running then fails with ErrDeadline or the
-// context's error, and so do the ones after it. (The deadline rides in the render's CEL
-// budget, which the meter checks, rather than in a context: no timer per render.)
+// done, whichever comes first: the loop running then fails with ErrDeadline or the
+// context's error, and so does every expression with a loop after it (one without is
+// bounded by its cost alone). The deadline rides in the render's CEL budget, which the
+// meter checks every 64 loop steps, rather than in a context: no timer per render.
 func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	cfg, err := g.ConfigValues(in.Config)
 	if err != nil {
