@@ -46,6 +46,12 @@ type admission struct {
 
 func loadCRD(t *testing.T) *admission {
 	t.Helper()
+	return loadCRDNamed(t, crdName)
+}
+
+// loadCRDNamed is loadCRD for any CRD of config/crd.
+func loadCRDNamed(t *testing.T, crdName string) *admission {
+	t.Helper()
 	files, err := filepath.Glob("../../config/crd/*.yaml")
 	require.NoError(t, err)
 	var found *apiextensionsv1.CustomResourceDefinition
