@@ -37,7 +37,7 @@ func TestAccessCRDsAcceptedByAPIServer(t *testing.T) {
 
 func TestAccessColumns(t *testing.T) {
 	for name, want := range map[string][]string{
-		"mcpaccessgrants.mcpruntime.org": {"Server", "Human", "Agent", "Team", "Trust", "Disabled", "Age"},
+		"mcpaccessgrants.mcpruntime.org":  {"Server", "Human", "Agent", "Team", "Trust", "Disabled", "Age"},
 		"mcpagentsessions.mcpruntime.org": {"Server", "Human", "Agent", "Team", "Consent", "Revoked", "Expires", "Age"},
 	} {
 		var got []string

@@ -109,7 +109,7 @@ type MCPAgentSessionList struct {
 }
 
 // MCPAgentSessionSpec is one consented agent session.
-// +kubebuilder:validation:XValidation:rule="self.subject.?humanID.orValue('') != '' || self.subject.?agentID.orValue('') != '' || self.subject.?teamID.orValue('') != ''",message="one of subject.humanID, subject.agentID or subject.teamID is required",fieldPath=".subject"
+// +kubebuilder:validation:XValidation:rule="self.subject.?humanID.orValue(”) != ” || self.subject.?agentID.orValue(”) != ” || self.subject.?teamID.orValue(”) != ”",message="one of subject.humanID, subject.agentID or subject.teamID is required",fieldPath=".subject"
 type MCPAgentSessionSpec struct {
 	// +required
 	ServerRef ServerRef `json:"serverRef"`
