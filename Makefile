@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build test unit golden lint bench tools run generate openapi fuzz clean
+.PHONY: all build test unit golden lint bench tools run generate openapi thirdparty-crds fuzz clean
 
 all: build
 
@@ -68,6 +68,11 @@ openapi:
 	dir=$$($(GO) mod download -json k8s.io/kubernetes@$(KUBE_OPENAPI_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
 	test -n "$$dir"; \
 	$(GO) run ./hack/openapi -src "$$dir/api/openapi-spec/v3" -out engine/schema/builtin.json.gz
+
+# make thirdparty-crds: templates/crds/, the cert-manager and Traefik CRDs the default graph
+# types its mTLS objects with, from the modules pinned in hack/thirdparty-crds.sh (committed).
+thirdparty-crds:
+	hack/thirdparty-crds.sh
 
 clean:
 	rm -rf $(BIN)
