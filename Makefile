@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build test unit golden lint bench tools run generate openapi thirdparty-crds fuzz clean
+.PHONY: all build test unit golden lint bench tools run generate openapi thirdparty-crds fuzz fuzz-scan fuzz-render clean
 
 all: build
 
@@ -29,8 +29,16 @@ bench: tools build
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/... ./templates/... | tee $(BIN)/bench-micro.txt
 	$(GO) run ./hack/bench -micro $(BIN)/bench-micro.txt -out BENCHMARKS.md
 
-fuzz: ## FUZZTIME=10m make fuzz
-	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime $${FUZZTIME:-1m} ./engine/parse
+# make fuzz: both fuzz targets, FUZZTIME each (default 1m), FUZZPARALLEL workers each
+# (default 1). FUZZTIME=1h make fuzz-render runs one. A crash's input lands in the package's
+# testdata/fuzz/<target>/, where go test replays it from then on: fix the bug, keep the file.
+fuzz: fuzz-scan fuzz-render
+
+fuzz-scan: ## the ${} scanner: FuzzScan (engine/parse)
+	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $${FUZZTIME:-1m} -parallel $${FUZZPARALLEL:-1} ./engine/parse
+
+fuzz-render: ## CRD-valid MCPServers through the default graph: FuzzRenderMCPServer (engine/render)
+	$(GO) test -run '^$$' -fuzz '^FuzzRenderMCPServer$$' -fuzztime $${FUZZTIME:-1m} -parallel $${FUZZPARALLEL:-1} ./engine/render
 
 # ---- tools and the local control plane (hack/tools, internal/controlplane) ----
 # make tools: controller-gen and the local control plane (etcd, kube-apiserver,

@@ -85,7 +85,9 @@ func loadGraph(t *testing.T) *graph.Graph {
 	require.NoError(t, err)
 	_, err = s.AddCRD(crd, "crd.yaml")
 	require.NoError(t, err)
-	g, err := graph.LoadFile("testdata/graph.yaml", graph.WithSchemas(s))
+	data, err := os.ReadFile("testdata/graph.yaml")
+	require.NoError(t, err)
+	g, err := graph.Load("testdata/graph.yaml", data, graph.WithSchemas(s))
 	require.NoError(t, err)
 	return g
 }

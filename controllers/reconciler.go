@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -74,7 +73,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	for _, e := range applyErrs {
 		errs = append(errs, e.Error())
 	}
-	rep, err := readiness.Evaluate(ctx, r.graph, in, res, readiness.Options{Now: r.now(), Errors: errs})
+	rep, err := render.Status(ctx, r.graph, in, res, render.StatusOptions{Now: r.now(), Errors: errs})
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -231,7 +230,7 @@ func (r *Reconciler) pruneSkipped(ctx context.Context, inst *unstructured.Unstru
 
 func failed(res *render.Result) bool {
 	for _, n := range res.Nodes {
-		if n.State == render.Failed {
+		if n.State == render.Error {
 			return true
 		}
 	}

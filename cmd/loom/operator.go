@@ -22,6 +22,7 @@ import (
 	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/input"
 	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
@@ -136,8 +137,7 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 // operatorGraph loads --graph, or the embedded MCPServer graph typed by the embedded CRD.
 func operatorGraph(f operatorFlags) (*graph.Graph, error) {
 	if f.graphPath != "" {
-		g, _, err := loadGraph(f.graphPath, f.crds)
-		return g, err
+		return input.Graph(f.graphPath, f.graphPath, f.crds...)
 	}
 	set, err := schema.Builtin()
 	if err != nil {

@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -67,12 +68,12 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) map[string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
-		if len(allowed) > 0 && !contains(allowed, key) {
-			p.errorf(k, join(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
+		if len(allowed) > 0 && !slices.Contains(allowed, key) {
+			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
 			continue
 		}
 		if _, dup := out[key]; dup {
-			p.errorf(k, join(path, key), "duplicate key %q", key)
+			p.errorf(k, JoinPath(path, key), "duplicate key %q", key)
 			continue
 		}
 		out[key] = v
@@ -368,15 +369,15 @@ func (p *parser) value(n *yaml.Node, path string) *Value {
 				continue
 			}
 			if strings.Contains(k.Value, "${") {
-				p.errorf(k, join(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
+				p.errorf(k, JoinPath(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
 				continue
 			}
 			if seen[k.Value] {
-				p.errorf(k, join(path, k.Value), "duplicate key %q", k.Value)
+				p.errorf(k, JoinPath(path, k.Value), "duplicate key %q", k.Value)
 				continue
 			}
 			seen[k.Value] = true
-			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], join(path, k.Value))})
+			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], JoinPath(path, k.Value))})
 		}
 	case yaml.SequenceNode:
 		v.Kind = List
@@ -490,18 +491,11 @@ func describe(n *yaml.Node) string {
 	return "something else"
 }
 
-func join(path, key string) string {
+// JoinPath appends a map key to a dotted field path ("" is the root), the form every
+// position in an error uses.
+func JoinPath(path, key string) string {
 	if path == "" {
 		return key
 	}
 	return path + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
