@@ -19,10 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -139,14 +137,7 @@ func operatorGraph(f operatorFlags) (*graph.Graph, error) {
 		g, _, err := loadGraph(f.graphPath, f.crds)
 		return g, err
 	}
-	set, err := schema.Builtin()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := set.AddCRD(crd.MCPServer, "config/crd (embedded)"); err != nil {
-		return nil, err
-	}
-	return graph.Load("templates/mcpserver.yaml (embedded)", templates.MCPServer, graph.WithSchemas(set))
+	return templates.LoadMCPServer()
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
