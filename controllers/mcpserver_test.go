@@ -24,7 +24,6 @@ import (
 	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	engineschema "github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -39,11 +38,7 @@ var mcpConfig = map[string]any{"gatewayProxyImage": "ghcr.io/loom-mcp/mcp-gatewa
 
 func mcpGraph(t *testing.T) *graph.Graph {
 	t.Helper()
-	s, err := engineschema.Builtin()
-	require.NoError(t, err)
-	_, err = s.AddCRD(crd.MCPServer, "config/crd")
-	require.NoError(t, err)
-	g, err := graph.Load("templates/mcpserver.yaml", templates.MCPServer, graph.WithSchemas(s))
+	g, err := templates.LoadMCPServer()
 	require.NoError(t, err)
 	return g
 }

@@ -71,6 +71,22 @@ func CacheOptions(g *graph.Graph, scheme *runtime.Scheme, base cache.Options) ca
 	return base
 }
 
+// WatchNamespaces returns base restricted to namespaces: the manager's cache lists and
+// watches only there, so an instance elsewhere is never seen and never reconciled, and the
+// objects the reconciler writes (always in their instance's namespace) and its Events stay
+// in the list. Namespaced Roles in those namespaces are then all the access it needs
+// (NamespacedRules). No namespaces leaves base as it is: every namespace.
+func WatchNamespaces(base cache.Options, namespaces []string) cache.Options {
+	if len(namespaces) == 0 {
+		return base
+	}
+	base.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		base.DefaultNamespaces[ns] = cache.Config{}
+	}
+	return base
+}
+
 // ClientOptions makes the manager's client read unstructured objects from the cache, as
 // it does typed ones; without it every read of the reconciler would be a GET.
 func ClientOptions(base client.Options) client.Options {

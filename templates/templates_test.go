@@ -10,21 +10,15 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/render"
-	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
 // load types the embedded graph with the embedded CRD, as the operator does.
 func load(t *testing.T) *graph.Graph {
 	t.Helper()
-	set, err := schema.Builtin()
-	require.NoError(t, err)
-	_, err = set.AddCRD(crd.MCPServer, crd.MCPServerFile)
-	require.NoError(t, err)
-	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
+	g, err := templates.LoadMCPServer()
 	require.NoError(t, err)
 	return g
 }

@@ -19,11 +19,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/input"
-	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -34,6 +32,7 @@ type operatorFlags struct {
 	qps                                                            float32
 	burst, concurrency                                             int
 	memoryLimit                                                    string
+	namespaces                                                     []string
 }
 
 func newOperatorCmd() *cobra.Command {
@@ -63,6 +62,7 @@ the others in the README) and from --set KEY=VALUE, and reconciles until SIGINT 
 	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "instances reconciled at once")
 	fl.StringVar(&f.memoryLimit, "memory-limit", "", `soft limit of the Go runtime's memory, e.g. "64Mi" (default: $GOMEMLIMIT, else none); above it the garbage collector works harder`)
+	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "serve only these namespaces (comma-separated): watch and write nowhere else; `loom rbac --namespaces` prints the Roles this needs (default: every namespace)")
 	return cmd
 }
 
@@ -97,6 +97,13 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	if _, err := g.ConfigValues(cfg); err != nil {
 		return err
 	}
+	namespaces, err := parseNamespaces(f.namespaces)
+	if err != nil {
+		return err
+	}
+	if len(namespaces) > 0 && !g.Instance.Namespaced {
+		return fmt.Errorf("--namespaces: %s is cluster-scoped; only an operator of a namespaced kind can be restricted to namespaces", g.Instance.GVK.Kind)
+	}
 
 	rest, err := restConfig(f.kubeconfig)
 	if err != nil {
@@ -110,7 +117,7 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	}
 	mgr, err := ctrl.NewManager(rest, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(g, scheme, cache.Options{}),
+		Cache:                   controllers.WatchNamespaces(controllers.CacheOptions(g, scheme, cache.Options{}), namespaces),
 		Client:                  controllers.ClientOptions(client.Options{}),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
@@ -130,8 +137,13 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	// Loading the graph and the schemas leaves tens of MiB of garbage behind; hand it back
 	// now rather than carry it as resident memory for the life of the process.
 	debug.FreeOSMemory()
-	ctrl.Log.Info("loom operator starting", "graph", g.Name, "instance", g.Instance.GVK.String(), "resources", len(g.Nodes))
-	return mgr.Start(ctrl.SetupSignalHandler())
+	ctrl.Log.Info("loom operator starting", "graph", g.Name, "instance", g.Instance.GVK.String(), "resources", len(g.Nodes), "namespaces", namespaces)
+	// A context that can end is the caller's (a test's); otherwise SIGINT and SIGTERM end it.
+	ctx := cmd.Context()
+	if ctx == nil || ctx.Done() == nil {
+		ctx = ctrl.SetupSignalHandler()
+	}
+	return mgr.Start(ctx)
 }
 
 // operatorGraph loads --graph, or the embedded MCPServer graph typed by the embedded CRD.
@@ -139,14 +151,7 @@ func operatorGraph(f operatorFlags) (*graph.Graph, error) {
 	if f.graphPath != "" {
 		return input.Graph(f.graphPath, f.graphPath, f.crds...)
 	}
-	set, err := schema.Builtin()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := set.AddCRD(crd.MCPServer, "config/crd (embedded)"); err != nil {
-		return nil, err
-	}
-	return graph.Load("templates/mcpserver.yaml (embedded)", templates.MCPServer, graph.WithSchemas(set))
+	return templates.LoadMCPServer()
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -150,8 +150,8 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 	declTypes := []*apiservercel.DeclType{inst.Type, configType}
 	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
 	vars := []cel.Variable{
-		{Name: "schema", Type: inst.Type.CelType()},
-		{Name: "config", Type: configType.CelType()},
+		{Name: parse.NameSchema, Type: inst.Type.CelType()},
+		{Name: parse.NameConfig, Type: configType.CelType()},
 	}
 	for i, r := range l.pg.Resources {
 		if !seen[kinds[i].Type] {
@@ -195,9 +195,9 @@ func (l *loader) nodes(env *cel.Env, kinds []*schema.Kind) []*Node {
 // status compiles the status tree, whose expressions also see ready.<id> and errors.
 func (l *loader) status(env *cel.Env, inst *schema.Kind) *Tree {
 	pg := l.pg
-	statusVars := []cel.Variable{{Name: "errors", Type: types.NewListType(types.StringType)}}
+	statusVars := []cel.Variable{{Name: parse.NameErrors, Type: types.NewListType(types.StringType)}}
 	for _, r := range pg.Resources {
-		statusVars = append(statusVars, cel.Variable{Name: "ready." + r.ID, Type: types.BoolType})
+		statusVars = append(statusVars, cel.Variable{Name: parse.NameReady + "." + r.ID, Type: types.BoolType})
 	}
 	senv, err := env.Extend(statusVars...)
 	if err != nil {
@@ -310,7 +310,7 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 				continue // reported with its position when the var is compiled
 			}
 			for _, r := range refs {
-				if name, ok := strings.CutPrefix(r, "vars."); ok && !strings.Contains(name, ".") {
+				if name, ok := strings.CutPrefix(r, parse.NameVars+"."); ok && !strings.Contains(name, ".") {
 					deps[v.Name] = append(deps[v.Name], name)
 				}
 			}
@@ -321,19 +321,19 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 		var ce *CycleError
 		errors.As(err, &ce)
 		v := byName[ce.Cycle[0]]
-		l.errorf(v.Pos, "vars."+v.Name, "", "", "%v", err)
+		l.errorf(v.Pos, parse.NameVars+"."+v.Name, "", "", "%v", err)
 		return env, nil
 	}
 	var out []*Var
 	for _, name := range ordered {
 		v := byName[name]
-		t := l.tree(env, v.Value, nil, "vars."+name, "")
+		t := l.tree(env, v.Value, nil, parse.NameVars+"."+name, "")
 		for _, e := range exprs(t) {
 			l.noResourceRefs(e, "vars are computed before any object is observed; read observed objects in templates, readyWhen or status")
 		}
-		next, err := env.Extend(cel.Variable{Name: "vars." + name, Type: treeType(t)})
+		next, err := env.Extend(cel.Variable{Name: parse.NameVars + "." + name, Type: treeType(t)})
 		if err != nil {
-			l.errorf(v.Pos, "vars."+name, "", "", "%v", err)
+			l.errorf(v.Pos, parse.NameVars+"."+name, "", "", "%v", err)
 			continue
 		}
 		env = next

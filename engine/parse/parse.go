@@ -15,9 +15,6 @@ const (
 	KindName   = "ResourceGraph"
 )
 
-// Reserved names are the variables every expression sees; no id or var may take them.
-var Reserved = map[string]bool{"schema": true, "config": true, "vars": true, "ready": true, "errors": true}
-
 // CEL's reserved words cannot name a variable either.
 var celReserved = map[string]bool{
 	"as": true, "break": true, "const": true, "continue": true, "else": true, "false": true,
@@ -349,7 +346,7 @@ func (p *parser) checkName(n *yaml.Node, path, name, what string) {
 	switch {
 	case !lowerCamel.MatchString(name):
 		p.errorf(n, path, "%s %q: must be lowerCamelCase letters and digits (a CEL identifier)", what, name)
-	case Reserved[name] || celReserved[name]:
+	case IsBuiltin(name) || celReserved[name]:
 		p.errorf(n, path, "%s %q: the name is reserved", what, name)
 	}
 }

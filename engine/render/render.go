@@ -382,14 +382,14 @@ var ErrPending = errors.New("waiting for data")
 
 func (r *evaluator) run(e *graph.Expr) (ref.Val, error) {
 	for _, ref := range e.Refs {
-		if name, ok := strings.CutPrefix(ref, "vars."); ok {
+		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
 			if err := r.ensureVar(name); err != nil {
 				return nil, &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 			}
 		}
 	}
 	for _, ref := range e.Refs {
-		if !builtinName(ref) && r.scope.observed[ref] == nil {
+		if !parse.IsBuiltin(ref) && r.scope.observed[ref] == nil {
 			return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
 		}
 	}
@@ -398,13 +398,6 @@ func (r *evaluator) run(e *graph.Expr) (ref.Val, error) {
 		return nil, &EvalError{Expr: e, Err: err}
 	}
 	return v, nil
-}
-
-// builtinName reports whether a variable is one every expression has, as opposed to a
-// resource id.
-func builtinName(name string) bool {
-	return name == "schema" || name == "config" || name == "errors" ||
-		strings.HasPrefix(name, "vars.") || strings.HasPrefix(name, "ready.")
 }
 
 // format prints one value embedded in a string template.
