@@ -19,20 +19,24 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 )
 
-// Action says what the applier did with one object.
-type Action string
+// action says what the applier did with one object.
+type action string
 
 const (
-	Created    Action = "created"
-	Configured Action = "configured"
-	Unchanged  Action = "unchanged"
-	Deleted    Action = "deleted"
+	// created: the object did not exist; the apply made it.
+	created action = "created"
+	// configured: the apply changed an existing object.
+	configured action = "configured"
+	// unchanged: the object already was as rendered; nothing was sent.
+	unchanged action = "unchanged"
+	// deleted: the object was pruned.
+	deleted action = "deleted"
 )
 
-// Change is the outcome for one object.
-type Change struct {
+// change is the outcome for one object.
+type change struct {
 	Node   string
-	Action Action
+	Action action
 	Object *unstructured.Unstructured // what the API server returned, or the live object when unchanged
 	// Conflict is set when plain updates by another manager (kubectl edit) had changed
 	// fields loom sets: loom took them back with force, and says so.
@@ -92,10 +96,10 @@ func intent(desired *unstructured.Unstructured) (string, error) {
 	return h, nil
 }
 
-// unchanged reports whether applying desired (already stamped by intent) over live would
+// noop reports whether applying desired (already stamped by intent) over live would
 // change nothing: live carries the same intent, and loom's manager owns exactly the fields
 // desired sets. Anyone who changed one of those fields took it over, so the sets differ.
-func (a *applier) unchanged(desired, live *unstructured.Unstructured, shared bool) bool {
+func (a *applier) noop(desired, live *unstructured.Unstructured, shared bool) bool {
 	if live == nil || live.GetAnnotations()[AnnotationIntent] != desired.GetAnnotations()[AnnotationIntent] {
 		return false
 	}
@@ -178,11 +182,11 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 }
 
 // apply server-side applies desired. It asks without force first, so that fields another
-// manager took are reported (Change.Conflict), then takes them back with force.
-func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured, shared bool) (Change, error) {
-	ch := Change{Node: node}
-	if a.unchanged(desired, live, shared) {
-		ch.Action, ch.Object = Unchanged, live
+// manager took are reported (change.Conflict), then takes them back with force.
+func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured, shared bool) (change, error) {
+	ch := change{Node: node}
+	if a.noop(desired, live, shared) {
+		ch.Action, ch.Object = unchanged, live
 		return ch, nil
 	}
 	ri, err := a.resource(desired)
@@ -200,7 +204,7 @@ func (a *applier) apply(ctx context.Context, node string, desired, live *unstruc
 		if len(appliers) > 0 {
 			// Another applier declared these fields: fighting it would flip them on
 			// every reconcile of either side. Say so instead, and leave the object be.
-			return ch, &HeldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
+			return ch, &heldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
 		}
 		// Plain updates (kubectl edit, a script) changed loom's fields: put them back.
 		opts.Force = true
@@ -210,27 +214,27 @@ func (a *applier) apply(ctx context.Context, node string, desired, live *unstruc
 		return ch, fmt.Errorf("apply %s %s: %w", desired.GetKind(), desired.GetName(), err)
 	}
 	ch.Object = out
-	ch.Action = Configured
+	ch.Action = configured
 	if live == nil {
-		ch.Action = Created
+		ch.Action = created
 	}
 	return ch, nil
 }
 
-// HeldError is an apply refused because another server-side applier holds fields the
+// heldError is an apply refused because another server-side applier holds fields the
 // graph sets. loom does not take them by force; the instance's status reports it.
-type HeldError struct {
+type heldError struct {
 	Kind, Name string
 	Managers   []string
 	Err        error
 }
 
-func (e *HeldError) Error() string {
+func (e *heldError) Error() string {
 	return fmt.Sprintf("%s %s: fields loom sets are held by %s through server-side apply; loom does not fight them: stop setting them there, or in the graph (%v)",
 		e.Kind, e.Name, strings.Join(e.Managers, ", "), e.Err)
 }
 
-func (e *HeldError) Unwrap() error { return e.Err }
+func (e *heldError) Unwrap() error { return e.Err }
 
 // conflictingAppliers names the managers of a conflict that hold their fields through
 // apply, not update. The cache keeps no other manager's entries, so this reads the object
@@ -251,10 +255,10 @@ func conflictingAppliers(ctx context.Context, ri dynamic.ResourceInterface, name
 }
 
 // prune deletes obj, only if it is still the object loom saw (same UID).
-func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unstructured) (Change, error) {
+func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unstructured) (change, error) {
 	ri, err := a.resource(obj)
 	if err != nil {
-		return Change{Node: node}, err
+		return change{Node: node}, err
 	}
 	uid := obj.GetUID()
 	policy := metav1.DeletePropagationBackground
@@ -263,9 +267,9 @@ func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unst
 		PropagationPolicy: &policy,
 	})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return Change{Node: node}, fmt.Errorf("prune %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		return change{Node: node}, fmt.Errorf("prune %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
-	return Change{Node: node, Action: Deleted, Object: obj}, nil
+	return change{Node: node, Action: deleted, Object: obj}, nil
 }
 
 // applyStatus writes an instance's status through the status subresource.
