@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
+
+	"github.com/loom-mcp/loom/engine/graph"
 )
 
 // action says what the applier did with one object.
@@ -29,6 +31,15 @@ const (
 	configured action = "configured"
 	// unchanged: the object already was as rendered; nothing was sent.
 	unchanged action = "unchanged"
+	// adopted: the object existed, controlled by this instance but never applied by loom
+	// (MCP Runtime leaves its objects so); the apply took it over in place.
+	adopted action = "adopted"
+	// replaced: the API server refused a change as immutable, and the graph marks the
+	// resource `recreate: true`: the object was deleted and created again.
+	replaced action = "replaced"
+	// skipped: a shared object that exists and is not loom's (the platform made it): loom
+	// reads it and sends nothing.
+	skipped action = "skipped"
 	// deleted: the object was pruned.
 	deleted action = "deleted"
 )
@@ -182,10 +193,12 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 }
 
 // apply server-side applies desired. It asks without force first, so that fields another
-// manager took are reported (change.Conflict), then takes them back with force.
-func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured, shared bool) (change, error) {
-	ch := change{Node: node}
-	if a.noop(desired, live, shared) {
+// manager took are reported (change.Conflict), then takes them back with force. A change
+// the API server refuses as immutable deletes and creates the object again when the node
+// allows it (Recreate), and is an *immutableError otherwise.
+func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *unstructured.Unstructured) (change, error) {
+	ch := change{Node: node.ID}
+	if a.noop(desired, live, node.Shared) {
 		ch.Action, ch.Object = unchanged, live
 		return ch, nil
 	}
@@ -193,32 +206,71 @@ func (a *applier) apply(ctx context.Context, node string, desired, live *unstruc
 	if err != nil {
 		return ch, err
 	}
+	out, conflict, err := a.send(ctx, ri, desired)
+	ch.Conflict = conflict
+	if field := immutableField(err); field != "" && live != nil {
+		if !node.Recreate {
+			return ch, &immutableError{Kind: desired.GetKind(), Name: desired.GetName(), Node: node.ID, Field: field, Err: err}
+		}
+		if _, err := a.prune(ctx, node.ID, live); err != nil {
+			return ch, err
+		}
+		out, _, err = a.send(ctx, ri, desired)
+		if err == nil {
+			ch.Object, ch.Action = out, replaced
+			return ch, nil
+		}
+	}
+	if err != nil {
+		return ch, err
+	}
+	ch.Object = out
+	switch {
+	case live == nil:
+		ch.Action = created
+	case ownedRaw(live) == nil:
+		ch.Action = adopted
+	default:
+		ch.Action = configured
+	}
+	return ch, nil
+}
+
+// send applies desired without force; on a conflict with fields that plain updates took,
+// it applies again with force and returns the conflict's message. A conflict with another
+// server-side applier is a *heldError.
+func (a *applier) send(ctx context.Context, ri dynamic.ResourceInterface, desired *unstructured.Unstructured) (*unstructured.Unstructured, string, error) {
 	opts := metav1.ApplyOptions{FieldManager: FieldManager}
 	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
+	var conflict string
 	if apierrors.IsConflict(err) {
-		ch.Conflict = err.Error()
+		conflict = err.Error()
 		appliers, gerr := conflictingAppliers(ctx, ri, desired.GetName(), err)
 		if gerr != nil {
-			return ch, gerr
+			return nil, conflict, gerr
 		}
 		if len(appliers) > 0 {
 			// Another applier declared these fields: fighting it would flip them on
 			// every reconcile of either side. Say so instead, and leave the object be.
-			return ch, &heldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
+			return nil, conflict, &heldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
 		}
 		// Plain updates (kubectl edit, a script) changed loom's fields: put them back.
 		opts.Force = true
 		out, err = ri.Apply(ctx, desired.GetName(), desired, opts)
 	}
 	if err != nil {
-		return ch, fmt.Errorf("apply %s %s: %w", desired.GetKind(), desired.GetName(), err)
+		return nil, conflict, fmt.Errorf("apply %s %s: %w", desired.GetKind(), desired.GetName(), err)
 	}
-	ch.Object = out
-	ch.Action = configured
-	if live == nil {
-		ch.Action = created
+	return out, conflict, nil
+}
+
+// get reads the object obj names from the API server.
+func (a *applier) get(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(obj)
+	if err != nil {
+		return nil, err
 	}
-	return ch, nil
+	return ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
 }
 
 // heldError is an apply refused because another server-side applier holds fields the

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,6 +44,9 @@ type pass struct {
 	inst *unstructured.Unstructured
 	// live are the objects the instance has in the cache, by node id.
 	live map[string]*unstructured.Unstructured
+	// owned is every object of the graph's kinds the instance controls, by the cache: its
+	// inventory, which pruning compares with what the graph renders now.
+	owned []*unstructured.Unstructured
 	// observed is what render sees of each node: the live object, then what an apply returned.
 	observed map[string]map[string]any
 	in       render.Input
@@ -90,16 +95,21 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
-	// 5. Apply errors retry with backoff. Waiting for objects to become ready needs no
-	// requeue: their changes arrive as watch events.
-	if len(p.errs) > 0 {
-		return ctrl.Result{}, p.errs[0]
-	}
-	return ctrl.Result{}, nil
+	// 5. Transient errors retry with backoff; terminal ones wait for a watch event (retry).
+	// Waiting for objects to become ready needs no requeue: their changes arrive as watch
+	// events.
+	return ctrl.Result{}, retry(p.errs)
 }
 
-// report logs what a pass changed and records an Event for each field taken back.
+// report logs what a pass changed and records an Event for each field taken back and each
+// object loom leaves alone because it is not this instance's.
 func (r *reconciler) report(req ctrl.Request, p *pass) {
+	for _, err := range p.errs {
+		var own *ownershipError
+		if errors.As(err, &own) {
+			r.recorder.Event(p.inst, corev1.EventTypeWarning, "NotOwned", own.Error())
+		}
+	}
 	log := r.log.WithValues("instance", req.NamespacedName)
 	for _, ch := range p.changes {
 		if ch.Action != unchanged {
@@ -121,6 +131,7 @@ func (r *reconciler) observe(ctx context.Context, p *pass) error {
 		if err != nil {
 			return err
 		}
+		p.owned = append(p.owned, objs...)
 		for _, obj := range objs {
 			if n, ok := r.graph.Node(obj.GetLabels()[LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
 				p.live[n.ID] = obj
@@ -201,7 +212,7 @@ func (r *reconciler) converge(ctx context.Context, p *pass) {
 		}
 		// Render again only if a node waits on an object this round may have applied.
 		if len(batch) == 0 || !waiting {
-			r.pruneSkipped(ctx, p)
+			r.prune(ctx, p)
 			return
 		}
 	}
@@ -232,21 +243,36 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 	}
 }
 
-// pruneSkipped deletes the objects of nodes that are skipped now. Shared objects stay: other
-// instances of the namespace may render them; they go with the instance that owns them.
-func (r *reconciler) pruneSkipped(ctx context.Context, p *pass) {
+// prune deletes the objects the instance controls that the graph no longer renders: those
+// of nodes skipped now, of nodes that left the graph (removed, renamed, of another kind
+// now), and any other object of a node applied in this pass (its name changed). Objects of
+// nodes waiting for data stay. Shared objects are never in the inventory: other instances
+// of the namespace may render them; they go with the instance that owns them.
+func (r *reconciler) prune(ctx context.Context, p *pass) {
+	keep := map[types.UID]bool{}
+	state := map[string]render.State{}
 	for _, n := range p.res.Nodes {
-		obj := p.live[n.ID]
-		if node, _ := r.graph.Node(n.ID); n.State != render.Skipped || obj == nil || node.Shared {
+		state[n.ID] = n.State
+		if obj, ok := p.observed[n.ID]; ok && n.State == render.Rendered {
+			keep[(&unstructured.Unstructured{Object: obj}).GetUID()] = true
+		}
+	}
+	for _, obj := range p.owned {
+		id := obj.GetLabels()[LabelNode]
+		node, inGraph := r.graph.Node(id)
+		current := inGraph && !node.Shared && node.Kind.GVK == obj.GroupVersionKind()
+		if keep[obj.GetUID()] || (current && state[id] != render.Skipped && state[id] != render.Rendered) {
 			continue
 		}
-		ch, err := r.applier.prune(ctx, n.ID, obj)
+		ch, err := r.applier.prune(ctx, id, obj)
 		if err != nil {
 			p.errs = append(p.errs, err)
 			continue
 		}
 		p.changes = append(p.changes, ch)
-		delete(p.observed, n.ID)
+		if current && state[id] == render.Skipped {
+			delete(p.observed, id)
+		}
 	}
 }
 
@@ -260,8 +286,8 @@ func failed(res *render.Result) bool {
 }
 
 // applyNode adds loom's labels, the intent and the instance's ownerReference to one
-// rendered object, and applies it. The intent is stamped before the ownerReference, so
-// that every instance stamps the same one on a shared object.
+// rendered object, and applies it, if loom may write it (claim). The intent is stamped
+// before the ownerReference, so that every instance stamps the same one on a shared object.
 func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (change, error) {
 	node, _ := r.graph.Node(n.ID)
 	desired := &unstructured.Unstructured{Object: n.Object}
@@ -284,7 +310,20 @@ func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 		ref.Controller, ref.BlockOwnerDeletion = &yes, &yes
 	}
 	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), ref))
-	return r.applier.apply(ctx, n.ID, desired, live, node.Shared)
+	if live != nil && live.GetName() != desired.GetName() {
+		live = nil // the template's name changed: the old object is pruned once this one is applied
+	}
+	if live == nil {
+		existing, v, err := r.claim(ctx, inst, node, desired)
+		if err != nil {
+			return change{Node: n.ID}, err
+		}
+		if v == useAsIs {
+			return change{Node: n.ID, Action: skipped, Object: existing}, nil
+		}
+		live = existing
+	}
+	return r.applier.apply(ctx, node, desired, live)
 }
 
 // writeStatus writes status when it differs from the instance's, and records an Event when
