@@ -142,7 +142,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	if now == nil {
 		now = time.Now
 	}
-	r := &Reconciler{
+	r := &reconciler{
 		graph:    g,
 		scheme:   mgr.GetScheme(),
 		config:   opts.Config,
@@ -169,20 +169,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
 	for _, gvk := range r.childKinds() {
 		child := newObject(mgr.GetScheme(), gvk)
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
-			if ref := metav1.GetControllerOf(o); ref != nil {
-				return []string{string(ref.UID)}
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
-		}
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexShared, func(o client.Object) []string {
-			if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
-				return []string{o.GetLabels()[LabelNode]}
-			}
-			return nil
-		}); err != nil {
+		if err := indexChild(ctx, mgr.GetFieldIndexer(), child); err != nil {
 			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
 		}
 		b = b.Watches(child, r.childEvents(g.Instance.GVK))
@@ -207,11 +194,30 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	return synced.Check, nil
 }
 
+// indexChild indexes cached objects of child's kind by the UID of their controller
+// (indexOwner) and, for shared objects, by node id (indexShared).
+func indexChild(ctx context.Context, indexer client.FieldIndexer, child client.Object) error {
+	if err := indexer.IndexField(ctx, child, indexOwner, func(o client.Object) []string {
+		if ref := metav1.GetControllerOf(o); ref != nil {
+			return []string{string(ref.UID)}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return indexer.IndexField(ctx, child, indexShared, func(o client.Object) []string {
+		if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
+			return []string{o.GetLabels()[LabelNode]}
+		}
+		return nil
+	})
+}
+
 // childEvents maps events of loom's objects to the instances to reconcile: an object an
 // instance controls, to that instance; a shared object, to the instance that applied it
 // last, and when it is deleted (its owner went, and the garbage collector took it) to every
 // instance of its namespace, so that one renders it again.
-func (r *Reconciler) childEvents(instance schema.GroupVersionKind) handler.TypedEventHandler[client.Object, reconcile.Request] {
+func (r *reconciler) childEvents(instance schema.GroupVersionKind) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	owners := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		for _, ref := range o.GetOwnerReferences() {
 			if ref.Kind == instance.Kind && ref.APIVersion == instance.GroupVersion().String() {

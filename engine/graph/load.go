@@ -353,7 +353,7 @@ func (l *loader) noResourceRefs(e *Expr, why string) {
 // node compiles one resource.
 func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int) *Node {
 	owner := "resource " + r.ID
-	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared}
+	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared, Recreate: r.Recreate}
 	for i, v := range r.IncludeWhen {
 		if e := l.boolExpr(env, v, owner, fmt.Sprintf("includeWhen[%d]", i)); e != nil {
 			n.IncludeWhen = append(n.IncludeWhen, e)

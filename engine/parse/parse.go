@@ -275,7 +275,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "shared", "includeWhen", "readyWhen", "template")
+		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template")
 		if f == nil {
 			continue
 		}
@@ -291,14 +291,8 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		} else {
 			p.errorf(item, path, "a resource needs an id")
 		}
-		if sh, ok := f["shared"]; ok {
-			v := p.value(sh, path+".shared")
-			b, isBool := v.Scalar.(bool)
-			if v.Kind != Literal || !isBool {
-				p.errorf(sh, path+".shared", "expected true or false")
-			}
-			r.Shared = b
-		}
+		r.Shared = p.flag(f["shared"], path+".shared")
+		r.Recreate = p.flag(f["recreate"], path+".recreate")
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")
 		if t, ok := f["template"]; ok {
@@ -312,6 +306,19 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// flag reads an optional literal true or false.
+func (p *parser) flag(n *yaml.Node, path string) bool {
+	if n == nil {
+		return false
+	}
+	v := p.value(n, path)
+	b, isBool := v.Scalar.(bool)
+	if v.Kind != Literal || !isBool {
+		p.errorf(n, path, "expected true or false")
+	}
+	return b
 }
 
 func (p *parser) exprList(n *yaml.Node, path string) []*Value {

@@ -104,7 +104,11 @@ type Resource struct {
 	// Shared marks an object that every instance in a namespace renders the same (a
 	// ServiceAccount they all run as): applied once and owned by one instance; when that
 	// one goes, another renders it again.
-	Shared      bool
+	Shared bool
+	// Recreate allows the controller to delete and create the object again when the API
+	// server refuses a change as immutable (a Deployment's selector); without it, such a
+	// change is an error that names the field.
+	Recreate    bool
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
 	Template    *Value   // a Map
