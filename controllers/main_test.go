@@ -117,12 +117,27 @@ func leastPrivilege(t *testing.T) {
 // ends.
 func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	t.Helper()
+	startOperatorIn(t, g, config)
+}
+
+// startOperatorIn is startOperator watching only the given namespaces (all when none).
+func startOperatorIn(t *testing.T, g *graph.Graph, config map[string]any, namespaces ...string) {
+	t.Helper()
 	leastPrivilege(t)
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
-	mgr, err := ctrl.NewManager(cp.OperatorConfig(), ctrl.Options{
+	base := cache.Options{}
+	if len(namespaces) > 0 {
+		base.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			base.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	cfg := cp.OperatorConfig()
+	cfg.QPS, cfg.Burst = 200, 400 // loom operator's defaults (--kube-api-qps, --kube-api-burst)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(g, scheme, cache.Options{}),
+		Cache:                  controllers.CacheOptions(g, scheme, base),
 		Client:                 controllers.ClientOptions(client.Options{}),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
