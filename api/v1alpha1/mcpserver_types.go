@@ -48,15 +48,15 @@ type MCPServerList struct {
 // only see a rule's own subtree. A port of 0 means the default port, as in MCP Runtime.
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || (has(self.gateway.port) && self.gateway.port != 0 ? self.gateway.port : 8091) != (has(self.port) && self.port != 0 ? self.port : 8088)",message="gateway.port must differ from spec.port when the gateway is enabled: both containers share the pod's network",fieldPath=".gateway.port"
-// +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || !has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'oauth' || (has(self.auth.issuerURL) && self.auth.issuerURL.trim() != '')",message="auth.issuerURL is required when auth.mode is oauth and the gateway is enabled: the gateway validates tokens against it",fieldPath=".auth.issuerURL",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || !has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'oauth' || (has(self.auth.issuerURL) && self.auth.issuerURL.trim().size() > 0)",message="auth.issuerURL is required when auth.mode is oauth and the gateway is enabled: the gateway validates tokens against it",fieldPath=".auth.issuerURL",reason="FieldValueRequired"
 // +kubebuilder:validation:XValidation:rule="!has(self.rollout) || self.rollout.strategy != 'Canary' || (has(self.rollout.canaryReplicas) && self.rollout.canaryReplicas > 0)",message="rollout.canaryReplicas must be greater than 0 when rollout.strategy is Canary",fieldPath=".rollout.canaryReplicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.rollout) || self.rollout.strategy != 'Canary' || !has(self.rollout.canaryReplicas) || self.rollout.canaryReplicas < self.replicas",message="rollout.canaryReplicas must be less than spec.replicas when rollout.strategy is Canary: the stable track keeps replicas - canaryReplicas",fieldPath=".rollout.canaryReplicas"
 type MCPServerSpec struct {
 	// TeamID identifies the owning platform team; it is rendered into gateway policy
 	// and analytics events, where whitespace would break header and label matching. A
 	// teamID of whitespace only counts as unset.
-	// +kubebuilder:validation:XValidation:rule="self.trim() == '' || !self.matches('[ \\t\\r\\n]')",message="teamID must not contain spaces, tabs or line breaks"
-	// +kubebuilder:validation:XValidation:rule="self.trim() == '' || self.size() <= 128",message="teamID must be at most 128 characters"
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || !self.matches('[ \\t\\r\\n]')",message="teamID must not contain spaces, tabs or line breaks"
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self.size() <= 128",message="teamID must be at most 128 characters"
 	// +optional
 	TeamID string `json:"teamID,omitempty"`
 
@@ -318,7 +318,7 @@ const (
 // sees the gateway); without the gateway oauth only adds the Ingress path of the
 // protected-resource metadata.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain.trim() != '')",message="auth.trustDomain is required when auth.mode is mtls",fieldPath=".trustDomain",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain.trim().size() > 0)",message="auth.trustDomain is required when auth.mode is mtls",fieldPath=".trustDomain",reason="FieldValueRequired"
 type AuthSpec struct {
 	// +kubebuilder:default=header
 	// +optional
@@ -434,8 +434,8 @@ type GatewaySpec struct {
 // AnalyticsSpec configures event emission by the gateway. MCP Runtime checks the API key
 // reference only while analytics is not disabled, and so does loom.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.disabled) && self.disabled) || !has(self.apiKeySecretRef) || self.apiKeySecretRef.name.trim() != ''",message="analytics.apiKeySecretRef.name is required",fieldPath=".apiKeySecretRef.name",reason="FieldValueRequired"
-// +kubebuilder:validation:XValidation:rule="(has(self.disabled) && self.disabled) || !has(self.apiKeySecretRef) || self.apiKeySecretRef.key.trim() != ''",message="analytics.apiKeySecretRef.key is required",fieldPath=".apiKeySecretRef.key",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="(has(self.disabled) && self.disabled) || !has(self.apiKeySecretRef) || self.apiKeySecretRef.name.trim().size() > 0",message="analytics.apiKeySecretRef.name is required",fieldPath=".apiKeySecretRef.name",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="(has(self.disabled) && self.disabled) || !has(self.apiKeySecretRef) || self.apiKeySecretRef.key.trim().size() > 0",message="analytics.apiKeySecretRef.key is required",fieldPath=".apiKeySecretRef.key",reason="FieldValueRequired"
 type AnalyticsSpec struct {
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
@@ -474,12 +474,12 @@ type RolloutSpec struct {
 	Strategy RolloutStrategy `json:"strategy,omitempty"`
 	// +kubebuilder:default="25%"
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.trim() == '' || (self.trim().matches('^[-+]?[0-9]+%?$') && !self.trim().matches('^-[0-9]*[1-9]')) : self >= 0",message="must be a non-negative integer or a percentage such as 25%"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.trim().size() == 0 || (self.trim().matches('^[-+]?[0-9]+%?$') && !self.trim().matches('^-[0-9]*[1-9]')) : self >= 0",message="must be a non-negative integer or a percentage such as 25%"
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 	// +kubebuilder:default="25%"
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.trim() == '' || (self.trim().matches('^[-+]?[0-9]+%?$') && !self.trim().matches('^-[0-9]*[1-9]')) : self >= 0",message="must be a non-negative integer or a percentage such as 25%"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.trim().size() == 0 || (self.trim().matches('^[-+]?[0-9]+%?$') && !self.trim().matches('^-[0-9]*[1-9]')) : self >= 0",message="must be a non-negative integer or a percentage such as 25%"
 	// +optional
 	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 	// CanaryReplicas run the new version on the `<name>-canary` Deployment; with
