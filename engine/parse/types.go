@@ -77,6 +77,7 @@ type ConfigKey struct {
 	Type        string // string, boolean or integer
 	Default     any    // of Type; the zero value when not given
 	Env         string // the operator's environment variable that sets it, if any
+	Enum        []string // for a string: the only values allowed, if given
 	Description string
 	Pos         Pos
 }
