@@ -155,7 +155,7 @@ func (r *Reconciler) converge(ctx context.Context, inst *unstructured.Unstructur
 	var changes []Change
 	var errs []error
 	for pass := 0; ; pass++ {
-		res, err := render.Render(ctx, r.graph, in)
+		res, err := r.render(ctx, in)
 		if err != nil {
 			return changes, in, &render.Result{}, append(errs, err)
 		}
@@ -200,6 +200,7 @@ func (r *Reconciler) applyAll(ctx context.Context, inst *unstructured.Unstructur
 	wg.Wait()
 	for i, n := range batch {
 		done[n.ID] = true
+		r.recordApply(n.Object, results[i], batchErrs[i])
 		if batchErrs[i] != nil {
 			errs = append(errs, batchErrs[i])
 			continue
@@ -219,6 +220,7 @@ func (r *Reconciler) pruneSkipped(ctx context.Context, inst *unstructured.Unstru
 			continue
 		}
 		ch, err := r.applier.prune(ctx, n.ID, obj)
+		r.recordApply(obj.Object, ch, err)
 		if err != nil {
 			errs = append(errs, err)
 			continue
