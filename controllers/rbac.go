@@ -10,8 +10,9 @@ import (
 )
 
 // Rules are the least privileges the reconciler needs for g: its instance kind (read, and
-// write the status), every kind the graph renders (watch, apply, prune), Events, and the
-// Lease of leader election. Nothing else.
+// write the status), every kind the graph renders (watch, apply, prune), and Events.
+// Nothing else: the Lease of leader election is granted by a Role in the operator's own
+// namespace (config/rbac/leader_election_role.yaml).
 func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 	children := map[string]map[string]bool{}
 	for _, n := range g.Nodes {
@@ -36,7 +37,6 @@ func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 	}
 	return append(rules,
 		rbacv1.PolicyRule{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	)
 }
 
@@ -57,3 +57,4 @@ func sortedSet(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
