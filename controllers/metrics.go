@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/loom-mcp/loom/engine/render"
@@ -92,7 +93,11 @@ func (r *Reconciler) recordApply(obj map[string]any, ch Change, err error) {
 // recordEvent counts one watch event of an object of the graph, and forgets a hold on an
 // object that is gone.
 func (r *Reconciler) recordEvent(event string, obj client.Object) {
-	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	gvk, err := apiutil.GVKForObject(obj, r.scheme) // typed objects from informers carry no kind
+	if err != nil {
+		return
+	}
+	kind := gvk.Kind
 	watchEvents.WithLabelValues(r.graph.Name, kind, event).Inc()
 	if event == "delete" {
 		held.set(r.graph.Name, kind+"/"+obj.GetNamespace()+"/"+obj.GetName(), false)
@@ -161,9 +166,11 @@ func (c *instanceCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// watch makes the collector count the instances of r's graph from reader (the cache).
-// A later call for the same graph replaces the earlier (tests start a manager per test).
+// watch makes the collector count the instances of r's graph from reader (the cache), and
+// shows loom_conflicts_held for the graph from the start, at 0. A later call for the same
+// graph replaces the earlier (tests start a manager per test).
 func (c *instanceCollector) watch(r *Reconciler, reader client.Reader) {
+	heldGauge.WithLabelValues(r.graph.Name)
 	gvk := r.graph.Instance.GVK
 	c.mu.Lock()
 	defer c.mu.Unlock()
