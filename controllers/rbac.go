@@ -11,8 +11,9 @@ import (
 )
 
 // Rules are the least privileges the reconciler needs for g: its instance kind (read, and
-// write the status), every kind the graph renders (watch, apply, prune), Events, and the
-// Lease of leader election. Nothing else.
+// write the status), every kind the graph renders (watch, apply, prune), and Events.
+// Nothing else: the Lease of leader election is granted by a Role in the operator's own
+// namespace (config/rbac/leader_election_role.yaml).
 func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 	return append(objectRules(g),
 		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},

@@ -185,7 +185,7 @@ func (r *reconciler) childKinds() []schema.GroupVersionKind {
 func (r *reconciler) converge(ctx context.Context, p *pass) {
 	p.res = &render.Result{}
 	for round := 0; ; round++ {
-		res, err := render.Render(ctx, r.graph, p.in)
+		res, err := r.render(ctx, p.in)
 		if err != nil {
 			p.res = &render.Result{}
 			p.errs = append(p.errs, err)
@@ -233,6 +233,7 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 	wg.Wait()
 	for i, n := range batch {
 		p.applied[n.ID] = true
+		r.recordApply(n.Object, results[i], errs[i])
 		if errs[i] != nil {
 			p.errs = append(p.errs, errs[i])
 			continue
@@ -264,6 +265,7 @@ func (r *reconciler) prune(ctx context.Context, p *pass) {
 			continue
 		}
 		ch, err := r.applier.prune(ctx, id, obj)
+		r.recordApply(obj.Object, ch, err)
 		if err != nil {
 			p.errs = append(p.errs, err)
 			continue

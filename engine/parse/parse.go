@@ -167,7 +167,7 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		k, v := n.Content[i], n.Content[i+1]
 		path := "spec.config." + k.Value
 		p.checkName(k, path, k.Value, "config key")
-		f := p.fields(v, path, "type", "default", "env", "description")
+		f := p.fields(v, path, "type", "default", "env", "enum", "description")
 		if f == nil {
 			continue
 		}
@@ -196,10 +196,30 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		if e, ok := f["env"]; ok {
 			c.Env = p.str(e, path+".env")
 		}
+		if e, ok := f["enum"]; ok {
+			c.Enum = p.enum(e, path+".enum", c)
+		}
 		if d, ok := f["description"]; ok {
 			c.Description = p.str(d, path+".description")
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// enum reads a config key's allowed values: strings, its default among them.
+func (p *parser) enum(n *yaml.Node, path string, c ConfigKey) []string {
+	n = resolve(n)
+	if c.Type != "string" || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, path, "enum: expected a non-empty list of strings, on a string key")
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		out = append(out, p.str(item, fmt.Sprintf("%s[%d]", path, i)))
+	}
+	if d, _ := c.Default.(string); d != "" && !slices.Contains(out, d) {
+		p.errorf(n, path, "the default %q is not one of the enum's values", d)
 	}
 	return out
 }

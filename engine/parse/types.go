@@ -74,9 +74,10 @@ type TypeRef struct {
 // ConfigKey declares one key of the operator configuration, the `config` variable.
 type ConfigKey struct {
 	Name        string
-	Type        string // string, boolean or integer
-	Default     any    // of Type; the zero value when not given
-	Env         string // the operator's environment variable that sets it, if any
+	Type        string   // string, boolean or integer
+	Default     any      // of Type; the zero value when not given
+	Env         string   // the operator's environment variable that sets it, if any
+	Enum        []string // for a string: the only values allowed, if given
 	Description string
 	Pos         Pos
 }
