@@ -70,7 +70,8 @@ type Result struct {
 	// from it too.
 	Budget *cel.Budget
 
-	vars *varState
+	vars  *varState
+	reads *readState
 }
 
 // varState is the vars of one render, each computed when an expression first reads it.
@@ -126,6 +127,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		res:    res,
 	}
 	res.Vars = res.vars.values
+	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
 	r := &Evaluator{
 		ctx:    ctx,
 		budget: res.Budget,
@@ -134,6 +136,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 			config:   cfg,
 			vars:     res.Vars,
 			observed: in.Observed,
+			reads:    res.reads.values,
 		},
 		vars: res.vars,
 	}
@@ -163,6 +166,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	// 3. Nodes in dependency order.
 	states := make(map[string]State, len(g.Nodes))
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
+	r.resolveReads(g, in, namespace, res, states)
 	for _, n := range g.Nodes {
 		out := r.node(n, states, namespace, in, g)
 		states[n.ID] = out.State
@@ -198,6 +202,7 @@ func StatusEvaluator(ctx context.Context, in Input, res *Result, ready map[strin
 			config:   res.Config,
 			vars:     res.Vars,
 			observed: in.Observed,
+			reads:    res.reads.valueMap(),
 			ready:    ready,
 			errors:   errs,
 			status:   true,
@@ -226,8 +231,8 @@ func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace strin
 		}
 	}
 	for _, d := range n.Deps {
-		if in.Observed[d] == nil {
-			out.State, out.Reason = Waiting, "waiting for "+d+" to be observed"
+		if !r.present(d, in) {
+			out.State, out.Reason = Waiting, r.waitingFor(d)
 			return out
 		}
 	}
@@ -281,7 +286,9 @@ func (r *Evaluator) ensureVar(name string) error {
 	switch {
 	case err != nil:
 		vs.errs[name] = err
-		vs.res.Errors = append(vs.res.Errors, err.Error())
+		if !errors.Is(err, ErrPending) { // a var reading a read that is not there waits
+			vs.res.Errors = append(vs.res.Errors, err.Error())
+		}
 		return err
 	case present:
 		vs.values[name] = val
@@ -389,13 +396,15 @@ var ErrPending = errors.New("waiting for data")
 func (r *Evaluator) run(e *graph.Expr) (ref.Val, error) {
 	for _, ref := range e.Refs {
 		if name, ok := strings.CutPrefix(ref, "vars."); ok {
-			if err := r.ensureVar(name); err != nil {
+			if err := r.ensureVar(name); errors.Is(err, ErrPending) {
+				return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
+			} else if err != nil {
 				return nil, &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 			}
 		}
 	}
 	for _, ref := range e.Refs {
-		if !builtinName(ref) && r.scope.observed[ref] == nil {
+		if _, read := r.scope.reads[ref]; !builtinName(ref) && !read && r.scope.observed[ref] == nil {
 			return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
 		}
 	}
