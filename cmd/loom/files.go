@@ -62,7 +62,8 @@ func readObserved(dir string, g *graph.Graph) (map[string]map[string]any, error)
 			continue
 		}
 		id := strings.TrimSuffix(e.Name(), ext)
-		if _, ok := g.Node(id); !ok {
+		_, isRead := g.Read(id) // a read: the object, or a List for a collection
+		if _, ok := g.Node(id); !ok && !isRead {
 			return nil, fmt.Errorf("%s: the graph has no resource %q (observed files are named <id>.yaml)", filepath.Join(dir, e.Name()), id)
 		}
 		obj, err := readObject(filepath.Join(dir, e.Name()))

@@ -259,6 +259,17 @@ func (s *Suite) observed(dir string) (map[string]map[string]any, error) {
 		if e.IsDir() || !ok {
 			return nil, fmt.Errorf("%s: expected only <node id>.yaml files in %s", path, dir)
 		}
+		if rd, isRead := s.Graph.Read(id); isRead {
+			v, err := ReadValue(path)
+			if err != nil {
+				return nil, err
+			}
+			obj, _ := v.(map[string]any)
+			if out[id], err = s.readObserved(path, rd, obj); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		n, ok := s.Graph.Node(id)
 		if !ok {
 			return nil, fmt.Errorf("%s: the graph has no node %q; its nodes: %s", path, id, strings.Join(s.nodeIDs(), ", "))
