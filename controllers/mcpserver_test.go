@@ -41,8 +41,10 @@ func mcpGraph(t *testing.T) *graph.Graph {
 	t.Helper()
 	s, err := engineschema.Builtin()
 	require.NoError(t, err)
-	_, err = s.AddCRD(crd.MCPServer, "config/crd")
-	require.NoError(t, err)
+	for _, f := range crd.All() {
+		_, err = s.AddCRD(f.Data, f.Name)
+		require.NoError(t, err)
+	}
 	g, err := graph.Load("templates/mcpserver.yaml", templates.MCPServer, graph.WithSchemas(s))
 	require.NoError(t, err)
 	return g

@@ -25,8 +25,10 @@ func schemas(b *testing.B) *schema.Set {
 	b.Helper()
 	set, err := schema.Builtin()
 	require.NoError(b, err)
-	_, err = set.AddCRD(crd.MCPServer, crd.MCPServerFile)
-	require.NoError(b, err)
+	for _, f := range crd.All() {
+		_, err = set.AddCRD(f.Data, f.Name)
+		require.NoError(b, err)
+	}
 	return set
 }
 

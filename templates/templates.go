@@ -7,11 +7,13 @@
 // it explains every derived value where it is computed. Its golden cases live in
 // testdata/mcpserver (`loom test testdata/mcpserver`).
 //
-// This package imports nothing; load the graph with engine/graph, typed by the CRD that
-// config/crd embeds:
+// This package imports nothing; load the graph with engine/graph, typed by the CRDs that
+// config/crd embeds (MCPServer, and MCPAccessGrant and MCPAgentSession, which it reads):
 //
 //	set, _ := schema.Builtin()
-//	set.AddCRD(crd.MCPServer, crd.MCPServerFile)
+//	for _, f := range crd.All() {
+//		set.AddCRD(f.Data, f.Name)
+//	}
 //	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
 package templates
 

@@ -22,8 +22,10 @@ func load(t *testing.T) *graph.Graph {
 	t.Helper()
 	set, err := schema.Builtin()
 	require.NoError(t, err)
-	_, err = set.AddCRD(crd.MCPServer, crd.MCPServerFile)
-	require.NoError(t, err)
+	for _, f := range crd.All() {
+		_, err = set.AddCRD(f.Data, f.Name)
+		require.NoError(t, err)
+	}
 	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
 	require.NoError(t, err)
 	return g

@@ -143,8 +143,10 @@ func operatorGraph(f operatorFlags) (*graph.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := set.AddCRD(crd.MCPServer, "config/crd (embedded)"); err != nil {
-		return nil, err
+	for _, f := range crd.All() {
+		if _, err := set.AddCRD(f.Data, f.Name+" (embedded)"); err != nil {
+			return nil, err
+		}
 	}
 	return graph.Load("templates/mcpserver.yaml (embedded)", templates.MCPServer, graph.WithSchemas(set))
 }

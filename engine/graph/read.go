@@ -24,8 +24,8 @@ const ItemVar = "item"
 // In expressions a read by name is the observed object; a collection is the list of the
 // selected items, sorted by namespace, then name.
 type Read struct {
-	ID    string
-	Kind  *schema.Kind
+	ID   string
+	Kind *schema.Kind
 	// Name is the object's name for a read by name; nil for a collection.
 	Name *Tree
 	// Namespace: "" is the instance's namespace, parse.AllNamespaces every namespace,

@@ -34,9 +34,12 @@ func (s *readState) valueMap() map[string]any {
 	return s.values
 }
 
-// resolveReads resolves every read of g for the render: a read's outcome is a state like
-// a node's, so that nodes reading a skipped or failed read are skipped or fail too.
-func (r *Evaluator) resolveReads(g *graph.Graph, in Input, namespace string, res *Result, states map[string]State) {
+// resolveReads resolves every read of g for the render, before the checks (which may read
+// collections through vars). A read's outcome is a state like a node's, so that nodes
+// reading a skipped or failed read are skipped or fail too.
+func (r *Evaluator) resolveReads(g *graph.Graph, in Input, res *Result) map[string]State {
+	states := make(map[string]State, len(g.Reads))
+	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
 	for _, rd := range g.Reads {
 		st, reason := r.resolveRead(rd, in, namespace)
 		states[rd.ID] = st
@@ -47,6 +50,7 @@ func (r *Evaluator) resolveReads(g *graph.Graph, in Input, namespace string, res
 			res.reads.waiting[rd.ID] = reason
 		}
 	}
+	return states
 }
 
 func (r *Evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (State, string) {

@@ -122,9 +122,9 @@ func TestReadCollection(t *testing.T) {
 		cm("team", "zeta", peer, nil),
 		cm("team", "alpha", peer, nil),
 		cm("team", "off", peer, map[string]any{"enabled": "false"}), // filtered out
-		cm("team", "web", peer, nil),                                  // the instance's own name: filtered out
-		cm("team", "stranger", nil, nil),                              // no label
-		cm("other", "beta", peer, nil),                                // another namespace
+		cm("team", "web", peer, nil),                                // the instance's own name: filtered out
+		cm("team", "stranger", nil, nil),                            // no label
+		cm("other", "beta", peer, nil),                              // another namespace
 	)
 	for _, tc := range []struct {
 		name, namespace, want string

@@ -141,6 +141,8 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		vars: res.vars,
 	}
 
+	readStates := r.resolveReads(g, in, res)
+
 	// 2. Checks: a failed one means the instance cannot work; render nothing.
 	for _, c := range g.Checks {
 		ok, err := r.boolean(c.Rule)
@@ -166,7 +168,9 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	// 3. Nodes in dependency order.
 	states := make(map[string]State, len(g.Nodes))
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
-	r.resolveReads(g, in, namespace, res, states)
+	for id, st := range readStates {
+		states[id] = st
+	}
 	for _, n := range g.Nodes {
 		out := r.node(n, states, namespace, in, g)
 		states[n.ID] = out.State

@@ -137,8 +137,10 @@ func loadGraph() (*graph.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := set.AddCRD(crd.MCPServer, crd.MCPServerFile); err != nil {
-		return nil, err
+	for _, f := range crd.All() {
+		if _, err := set.AddCRD(f.Data, f.Name); err != nil {
+			return nil, err
+		}
 	}
 	return graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
 }
