@@ -10,8 +10,8 @@ import (
 )
 
 // Rules are the least privileges the reconciler needs for g: its instance kind (read, and
-// write the status), every kind the graph renders (watch, apply, prune), Events, and the
-// Lease of leader election. Nothing else.
+// write the status), every kind the graph renders (watch, apply, prune), every other kind
+// it reads (get, list, watch), Events, and the Lease of leader election. Nothing else.
 func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 	children := map[string]map[string]bool{}
 	for _, n := range g.Nodes {
@@ -34,6 +34,7 @@ func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 			Verbs: []string{"get", "list", "watch", "create", "patch", "delete"},
 		})
 	}
+	rules = append(rules, readRules(g, children)...)
 	return append(rules,
 		rbacv1.PolicyRule{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},

@@ -33,6 +33,7 @@ type Reconciler struct {
 	recorder record.EventRecorder
 	now      func() time.Time
 	log      logr.Logger
+	reads    *readWatch // reads.go
 }
 
 // Reconcile brings one instance's objects to what the graph renders for it and writes the
@@ -54,6 +55,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// 2. Observe the objects this instance owns, from the cache, by node id.
 	observed, err := r.observe(ctx, inst)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reads.observe(ctx, r.reader, inst, r.config, observed); err != nil {
 		return ctrl.Result{}, err
 	}
 
