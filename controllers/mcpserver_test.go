@@ -66,7 +66,7 @@ func readyAt(obj *unstructured.Unstructured) bool {
 }
 
 func TestMCPServerExamples(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	startOperator(t, mcpGraph(t), mcpConfig)
 	d := adminDynamic(t)
 	ctx := context.Background()
@@ -204,7 +204,7 @@ func fleet(t *testing.T, d dynamic.Interface, ns string, n int) []string {
 // TestIdleCostsNothing: with 20 Ready MCPServers and nothing changing, the operator makes
 // no write and no GET for 30 s, counted from the API server's audit log of its user.
 func TestIdleCostsNothing(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	startOperator(t, mcpGraph(t), mcpConfig)
 	d := adminDynamic(t)
 	ns := "idle"
@@ -275,7 +275,7 @@ func startOperatorProcess(t *testing.T, bin string) *exec.Cmd {
 // TestKilledMidConvergence: SIGKILL the operator while a fleet converges, start it again,
 // and every server converges with exactly one object per rendered node and no orphans.
 func TestKilledMidConvergence(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	bin := loomBinary(t)
 	d := adminDynamic(t)
 	ctx := context.Background()

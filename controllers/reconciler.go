@@ -34,6 +34,7 @@ type reconciler struct {
 	recorder record.EventRecorder
 	now      func() time.Time
 	log      logr.Logger
+	reads    *readWatch // reads.go
 }
 
 // pass is what one reconcile of one instance reads, renders and does. Phase 2 (observe)
@@ -74,6 +75,13 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	p := &pass{inst: inst, applied: map[string]bool{}}
 	if err := r.observe(ctx, p); err != nil {
 		return ctrl.Result{}, err
+	}
+	reads := map[string]*unstructured.Unstructured{}
+	if err := r.reads.observe(ctx, r.reader, inst, r.config, reads); err != nil {
+		return ctrl.Result{}, err
+	}
+	for id, obj := range reads {
+		p.observed[id] = obj.Object
 	}
 
 	// 3. Render, apply and render again: an apply's result is observed data that nodes

@@ -68,6 +68,7 @@ func CacheOptions(g *graph.Graph, scheme *runtime.Scheme, base cache.Options) ca
 			base.ByObject[newObject(scheme, n.Kind.GVK)] = cache.ByObject{Label: sel}
 		}
 	}
+	readCacheOptions(g, scheme, base.ByObject)
 	base.DefaultTransform = keepOwnManagedFields
 	return base
 }
@@ -152,6 +153,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		recorder: mgr.GetEventRecorderFor("loom"),
 		now:      now,
 		log:      mgr.GetLogger().WithName("loom").WithValues("graph", g.Name),
+		reads:    newReadWatch(g, mgr.GetScheme()),
 	}
 
 	ctx := context.Background()
@@ -174,6 +176,9 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
 		}
 		b = b.Watches(child, r.childEvents(g.Instance.GVK))
+	}
+	if b, err = r.reads.watch(ctx, mgr, b, g.Instance.GVK, r.reader); err != nil {
+		return nil, err
 	}
 	if err := b.Complete(r); err != nil {
 		return nil, err

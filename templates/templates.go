@@ -8,8 +8,8 @@
 // it explains every derived value where it is computed. Its golden cases live in
 // testdata/mcpserver (`loom test testdata/mcpserver`).
 //
-// It imports engine/graph and engine/schema (to load the graph) and config/crd (the CRD
-// that types it); never controllers or cmd:
+// It imports engine/graph and engine/schema (to load the graph) and config/crd (the CRDs
+// that type it); never controllers or cmd:
 //
 //	g, err := templates.LoadMCPServer()
 package templates
@@ -31,14 +31,17 @@ const MCPServerFile = "templates/mcpserver.yaml"
 var MCPServer []byte
 
 // MCPServerSchemas are the schemas that type the MCPServer graph: the built-in kinds of
-// Kubernetes and the embedded MCPServer CRD.
+// Kubernetes and the embedded CRDs of mcpruntime.org (MCPServer, and MCPAccessGrant and
+// MCPAgentSession, which the graph reads).
 func MCPServerSchemas() (*schema.Set, error) {
 	set, err := schema.Builtin()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := set.AddCRD(crd.MCPServer, crd.MCPServerFile); err != nil {
-		return nil, err
+	for _, f := range crd.All() {
+		if _, err := set.AddCRD(f.Data, f.Name); err != nil {
+			return nil, err
+		}
 	}
 	return set, nil
 }

@@ -23,6 +23,8 @@ type Graph struct {
 	Checks []*Check
 	// Nodes in dependency order, declaration order breaking ties.
 	Nodes []*Node
+	// Reads are the resources that read objects the graph does not apply, in file order.
+	Reads []*Read
 	// Status computes the instance's status; nil when the graph has none.
 	Status *Tree
 	// Schemas typed the graph; the controller uses them for apply comparisons.

@@ -64,7 +64,7 @@ func Load(file string, data []byte, opts ...Option) (*Graph, error) {
 		}
 		return nil, err
 	}
-	l := &loader{pg: pg, schemas: o.schemas}
+	l := &loader{pg: pg, schemas: o.schemas, readRes: splitReads(pg), costLimit: o.costLimit}
 	g := l.load(o)
 	if len(l.errs) > 0 {
 		return nil, l.errs
@@ -77,6 +77,13 @@ type loader struct {
 	schemas *schema.Set
 	errs    Errors
 	ids     map[string]bool
+
+	// Reads (read.go): the resources that read, their kinds by id, and the reads each var
+	// needs.
+	readRes   []parse.Resource
+	readIDs   map[string]*schema.Kind
+	varReads  map[string][]string
+	costLimit uint64
 }
 
 func (l *loader) errorf(pos parse.Pos, owner, path, expr, format string, args ...any) {
@@ -107,12 +114,14 @@ func (l *loader) load(o options) *Graph {
 	for _, v := range g.Vars {
 		g.vars[v.Name] = v
 	}
+	g.Reads = l.reads(env, g)
 
 	// 4. Checks.
 	for i, c := range pg.Checks {
 		owner := fmt.Sprintf("checks[%d]", i)
 		if e := l.boolExpr(env, c.Rule, owner, "rule"); e != nil {
 			l.noResourceRefs(e, "a check runs before anything is rendered")
+			l.noNamedReads(e)
 			g.Checks = append(g.Checks, &Check{Rule: e, Field: c.Field, Message: c.Message})
 		}
 	}
@@ -160,6 +169,7 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 		}
 		vars = append(vars, cel.Variable{Name: r.ID, Type: kinds[i].Type.CelType()})
 	}
+	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
 	return cel.NewEnv(declTypes, vars, costLimit)
 }
 
@@ -376,6 +386,7 @@ func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int)
 			}
 		}
 	}
+	l.readDeps(all, deps)
 	for d := range deps {
 		n.Deps = append(n.Deps, d)
 	}

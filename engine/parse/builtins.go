@@ -16,10 +16,12 @@ const (
 	NameReady = "ready"
 	// NameErrors is the list of errors a person should read, in status only.
 	NameErrors = "errors"
+	// NameItem is one item of a collection read, in its instanceKey and filter.
+	NameItem = "item"
 )
 
 // Builtins are the built-in names; no resource id or var may take one.
-var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors}
+var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors, NameItem}
 
 // IsBuiltin reports whether a variable as an expression reads it ("schema", "vars.image",
 // "ready.deployment") is built in, as opposed to a resource id.

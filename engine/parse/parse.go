@@ -295,7 +295,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template")
+		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template", "read")
 		if f == nil {
 			continue
 		}
@@ -315,13 +315,15 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		r.Recreate = p.flag(f["recreate"], path+".recreate")
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")
-		if t, ok := f["template"]; ok {
+		if _, ok := f["read"]; ok {
+			p.readResource(f, &r, path)
+		} else if t, ok := f["template"]; ok {
 			r.Template = p.value(t, path+".template")
 			if r.Template.Kind != Map {
 				p.errorf(t, path+".template", "expected an object template (a mapping with apiVersion and kind)")
 			}
 		} else {
-			p.errorf(item, path, "a resource needs a template")
+			p.errorf(item, path, "a resource needs a template (or a read)")
 		}
 		out = append(out, r)
 	}

@@ -113,6 +113,8 @@ type Resource struct {
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
 	Template    *Value   // a Map
+	// Read, instead of Template, makes the resource read objects the graph does not apply.
+	Read *Read
 }
 
 // Error is a problem a person must fix in a graph file.

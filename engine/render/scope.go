@@ -14,6 +14,7 @@ type scope struct {
 	config   map[string]any
 	vars     map[string]any
 	observed map[string]map[string]any
+	reads    map[string]any // resolved reads (read.go), by id
 	// Status only.
 	ready  map[string]bool
 	errors []string
@@ -37,6 +38,9 @@ func (s *scope) ResolveName(name string) (any, bool) {
 	}
 	if rest, ok := strings.CutPrefix(name, parse.NameReady+"."); ok && s.status {
 		return s.ready[rest], true
+	}
+	if v, ok := s.reads[name]; ok {
+		return v, true
 	}
 	o, ok := s.observed[name]
 	return o, ok && o != nil
