@@ -241,7 +241,7 @@ func (w *trafficWatch) seen() (podEvents, unrouted []string) {
 // ever without a ready endpoint, every adopted object carries loom's field manager, and the
 // fleet costs no write once Ready.
 func TestTakeOverFromMCPRuntime(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	g := mcpGraph(t)
 	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
@@ -304,7 +304,7 @@ func TestTakeOverFromMCPRuntime(t *testing.T) {
 // managed-by value, taking over rolls every Deployment (new pod template) and points the
 // Service at Pods labelled managed-by=loom that do not exist yet.
 func TestTakeOverWithoutManagedBy(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	g := mcpGraph(t)
 	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
@@ -356,7 +356,7 @@ func deleteAll(t *testing.T, ns string, names []string) {
 // version) keeps every stored MCPServer's spec and status. The CRD replaced stands in for
 // MCP Runtime's: the same names and version, with spec and status stored as written.
 func TestCRDSwapKeepsServers(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	ctx := context.Background()
 	cs, err := apiextensions.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
