@@ -17,7 +17,8 @@ func newRBACCmd() *cobra.Command {
 		Short: "Print the ClusterRole the operator needs for a graph: its kinds, nothing else",
 		Long: `Rbac prints the least-privilege ClusterRole of the operator for a graph (the embedded
 MCPServer graph by default): read the instance kind and write its status; watch, apply and
-delete every kind the graph renders; create Events; and hold the leader-election Lease.
+delete every kind the graph renders; get, list and watch every other kind it reads; create
+Events; and hold the leader-election Lease.
 config/rbac/role.yaml is its output for the default graph (make generate).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
