@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/templates"

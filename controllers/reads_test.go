@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,8 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/engine/graph"
+	engineschema "github.com/loom-mcp/loom/engine/schema"
 )
 
 var (
@@ -303,4 +306,92 @@ func TestGrantsAtScale(t *testing.T) {
 	writes, gets := writesAndGets(counts)
 	assert.Empty(t, gets)
 	t.Logf("one grant change, writes: %v", writes)
+}
+
+const readerGraph = `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: reader}
+spec:
+  instance: {apiVersion: example.loom.dev/v1, kind: App}
+  resources:
+  - id: source
+    read: {apiVersion: v1, kind: ConfigMap, name: "${schema.metadata.name}-source"}
+  - id: peers
+    read: {apiVersion: v1, kind: ConfigMap, selector: {matchLabels: {peer: "true"}}}
+  - id: copy
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${schema.metadata.name}-copy"}
+      data: '${ {"value": source.data.value, "peers": peers.map(p, p.metadata.name).join(",")} }'
+  status:
+    phase: '${ ready.copy ? "Ready" : "Pending" }'
+`
+
+// TestReadsByNameAndNamespace: a read by name waits for its object and follows it; a
+// collection of the instance's namespace without instanceKey follows its members. Both are
+// objects loom did not make, of a kind it also renders.
+func TestReadsByNameAndNamespace(t *testing.T) {
+	installAppCRD(t)
+	s, err := engineschema.Builtin()
+	require.NoError(t, err)
+	crdData, err := os.ReadFile("../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	_, err = s.AddCRD(crdData, "crd.yaml")
+	require.NoError(t, err)
+	g, err := graph.Load("reader.yaml", []byte(readerGraph), graph.WithSchemas(s))
+	require.NoError(t, err)
+	startOperator(t, g, nil)
+	d := adminDynamic(t)
+	ctx := context.Background()
+	ns := "reads"
+	createNamespace(t, ns)
+	_, err = d.Resource(appGVR).Namespace(ns).Create(ctx, newApp(ns, "web", map[string]any{"image": "nginx"}), metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitPhase(t, d, ns, "web", "Pending")
+
+	copyOf := func(want map[string]any) {
+		t.Helper()
+		waitFor(t, d, cmGVR, ns, "web-copy", 30*time.Second, func(o *unstructured.Unstructured) bool {
+			data, _, _ := unstructured.NestedMap(o.Object, "data")
+			return assert.ObjectsAreEqual(want, data)
+		}, fmt.Sprintf("never held %v", want))
+	}
+	cm := func(name string, labels map[string]any, data map[string]any) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": ns, "labels": labels},
+			"data":     data,
+		}}
+	}
+	// The object read by name appears: the instance that waited for it renders.
+	_, err = d.Resource(cmGVR).Namespace(ns).Create(ctx, cm("web-source", nil, map[string]any{"value": "one"}), metav1.CreateOptions{})
+	require.NoError(t, err)
+	copyOf(map[string]any{"value": "one", "peers": ""})
+	waitPhase(t, d, ns, "web", "Ready")
+
+	// It changes: the copy follows.
+	_, err = d.Resource(cmGVR).Namespace(ns).Patch(ctx, "web-source", types.MergePatchType, []byte(`{"data":{"value":"two"}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	copyOf(map[string]any{"value": "two", "peers": ""})
+
+	// A member of the collection appears, then another, then one leaves it.
+	for _, name := range []string{"zeta", "alpha"} {
+		_, err = d.Resource(cmGVR).Namespace(ns).Create(ctx, cm(name, map[string]any{"peer": "true"}, nil), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	copyOf(map[string]any{"value": "two", "peers": "alpha,zeta"})
+	_, err = d.Resource(cmGVR).Namespace(ns).Patch(ctx, "zeta", types.MergePatchType, []byte(`{"metadata":{"labels":{"peer":null}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	copyOf(map[string]any{"value": "two", "peers": "alpha"})
+
+	// The object read by name goes: the copy stays as it was (nothing renders it), and the
+	// objects loom did not make are untouched.
+	require.NoError(t, d.Resource(cmGVR).Namespace(ns).Delete(ctx, "web-source", metav1.DeleteOptions{}))
+	waitPhase(t, d, ns, "web", "Pending")
+	for _, name := range []string{"zeta", "alpha"} {
+		obj, err := d.Resource(cmGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, obj.GetOwnerReferences(), "loom took %s", name)
+	}
 }

@@ -24,7 +24,8 @@ func newRBACCmd() *cobra.Command {
 		Short: "Print the ClusterRole the operator needs for a graph: its kinds, nothing else",
 		Long: `Rbac prints the least-privilege ClusterRole of the operator for a graph (the embedded
 MCPServer graph by default): read the instance kind and write its status; watch, apply and
-delete every kind the graph renders; and create Events. The leader-election Lease is not in
+delete every kind the graph renders; get, list and watch every other kind it reads; and
+create Events. The leader-election Lease is not in
 it: config/rbac/leader_election_role.yaml grants it in the operator's namespace only.
 config/rbac/role.yaml is its output for the default graph (make generate).
 

@@ -85,7 +85,8 @@ func (r *evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (Sta
 		return Rendered, ""
 	}
 	raw, _ := obs["items"].([]any)
-	key := graph.InstanceKey(namespace, nested(in.Instance, "metadata", "name").(string))
+	name, _ := nested(in.Instance, "metadata", "name").(string)
+	key := graph.InstanceKey(namespace, name)
 	var kept []map[string]any
 	for _, it := range raw {
 		item, ok := it.(map[string]any)
@@ -259,3 +260,51 @@ func contains(list []string, s string) bool {
 }
 
 var _ interpreter.Activation = (*itemScope)(nil)
+
+// Target is the object a read by name reads for one instance.
+type Target struct {
+	Namespace, Name string
+}
+
+// ReadTargets evaluates, for one instance, the name and namespace of every read by name that
+// is not skipped: what the controller fetches before it renders. Reads whose includeWhen is
+// false or whose name fails are left out (the render reports them).
+func ReadTargets(ctx context.Context, g *graph.Graph, in Input) (map[string]Target, error) {
+	cfg, err := g.ConfigValues(in.Config)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Config: cfg, Budget: &cel.Budget{Remaining: g.CostBudget}}
+	res.vars = &varState{graph: g, values: map[string]any{}, done: map[string]bool{}, errs: map[string]error{}, res: res}
+	res.Vars = res.vars.values
+	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
+	r := &evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,
+		scope: &scope{instance: in.Instance, config: cfg, vars: res.Vars, observed: in.Observed, reads: res.reads.values}}
+	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
+	out := map[string]Target{}
+outer:
+	for _, rd := range g.Reads {
+		if rd.Collection() {
+			continue
+		}
+		for _, e := range rd.IncludeWhen {
+			if ok, err := r.boolean(e); err != nil || !ok {
+				continue outer
+			}
+		}
+		v, _, err := r.eval(rd.Name)
+		name, _ := v.(string)
+		if err != nil || name == "" {
+			continue
+		}
+		ns := rd.Namespace
+		if ns == "" && rd.Kind.Namespaced {
+			ns = namespace
+		}
+		if !rd.Kind.Namespaced {
+			ns = ""
+		}
+		out[rd.ID] = Target{Namespace: ns, Name: name}
+	}
+	return out, nil
+}
