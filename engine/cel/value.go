@@ -13,21 +13,49 @@ import (
 // []any or map[string]any. Integers stay int64. present is false for null and for an empty
 // optional, which a template reads as "omit this field"; map entries and list items that are
 // null or empty optionals are dropped the same way.
+//
+// The result may hold at most MaxValueSize units (a unit per value and per byte of a
+// string): values shared within a CEL result (a list holding one list twice) are copied
+// as many times as they occur, and nothing larger could be applied anyway.
 func ToJSON(v ref.Val) (out any, present bool, err error) {
-	if out, present, ok, err := scalarJSON(v); ok {
+	c := converter{left: MaxValueSize}
+	return c.toJSON(v)
+}
+
+// MaxValueSize bounds what ToJSON produces: 3 MiB, the API server's request limit, in
+// units of one per value and one per byte of a string.
+const MaxValueSize = 3 << 20
+
+// ErrTooLarge is ToJSON's error for a value past MaxValueSize.
+var ErrTooLarge = fmt.Errorf("the value is larger than %d units (a unit per value and per byte of a string), the API server's request limit", MaxValueSize)
+
+// converter is one ToJSON conversion: what is left of its size.
+type converter struct{ left int }
+
+// spend takes n units; false once the value is too large.
+func (c *converter) spend(n int) bool {
+	c.left -= n
+	return c.left >= 0
+}
+
+func (c *converter) toJSON(v ref.Val) (out any, present bool, err error) {
+	if !c.spend(1) {
+		return nil, false, ErrTooLarge
+	}
+	if out, present, ok, err := c.scalarJSON(v); ok {
 		return out, present, err
 	}
 	// Objects and lists read from the instance or observed objects are native JSON already;
 	// lists joined with + hold CEL values among them, which nativeJSON converts.
 	switch n := v.Value().(type) {
 	case map[string]any:
-		return nativeJSON(n)
+		return c.nativeJSON(n)
 	case []any:
-		return nativeJSON(n)
+		return c.nativeJSON(n)
 	case map[ref.Val]ref.Val: // a map literal: walk it without an iterator
 		out := make(map[string]any, len(n))
 		for k, e := range n {
-			if err := putEntry(out, k, e); err != nil {
+			if err := c.putEntry(out, k, e); err != nil {
 				return nil, false, err
 			}
 		}
@@ -35,17 +63,17 @@ func ToJSON(v ref.Val) (out any, present bool, err error) {
 	case []ref.Val: // a list literal or a comprehension's result
 		out := make([]any, 0, len(n))
 		for i, e := range n {
-			if out, err = appendItem(out, i, e); err != nil {
+			if out, err = c.appendItem(out, i, e); err != nil {
 				return nil, false, err
 			}
 		}
 		return out, true, nil
 	}
-	return iterableJSON(v)
+	return c.iterableJSON(v)
 }
 
 // scalarJSON converts the CEL values that are not containers; ok is false for the others.
-func scalarJSON(v ref.Val) (out any, present, ok bool, err error) {
+func (c *converter) scalarJSON(v ref.Val) (out any, present, ok bool, err error) {
 	switch x := v.(type) {
 	case types.Null:
 		return nil, false, true, nil
@@ -61,6 +89,9 @@ func scalarJSON(v ref.Val) (out any, present, ok bool, err error) {
 	case types.Double:
 		return float64(x), true, true, nil
 	case types.String:
+		if !c.spend(len(x)) {
+			return nil, false, true, ErrTooLarge
+		}
 		return string(x), true, true, nil
 	case types.Duration:
 		return x.Duration.String(), true, true, nil
@@ -70,7 +101,7 @@ func scalarJSON(v ref.Val) (out any, present, ok bool, err error) {
 		if !x.HasValue() {
 			return nil, false, true, nil
 		}
-		out, present, err := ToJSON(x.GetValue())
+		out, present, err := c.toJSON(x.GetValue())
 		return out, present, true, err
 	case *types.Err:
 		return nil, false, true, x
@@ -81,12 +112,12 @@ func scalarJSON(v ref.Val) (out any, present, ok bool, err error) {
 // iterableJSON converts maps and lists that are neither native JSON nor literals, through
 // their iterators, and library types (quantity, url, ip, cidr, semver) to their canonical
 // string.
-func iterableJSON(v ref.Val) (any, bool, error) {
+func (c *converter) iterableJSON(v ref.Val) (any, bool, error) {
 	if m, ok := v.(traits.Mapper); ok {
 		out := map[string]any{}
 		for it := m.Iterator(); it.HasNext() == types.True; {
 			k := it.Next()
-			if err := putEntry(out, k, m.Get(k)); err != nil {
+			if err := c.putEntry(out, k, m.Get(k)); err != nil {
 				return nil, false, err
 			}
 		}
@@ -97,7 +128,7 @@ func iterableJSON(v ref.Val) (any, bool, error) {
 		it := l.Iterator()
 		for i := 0; it.HasNext() == types.True; i++ {
 			var err error
-			if out, err = appendItem(out, i, it.Next()); err != nil {
+			if out, err = c.appendItem(out, i, it.Next()); err != nil {
 				return nil, false, err
 			}
 		}
@@ -110,12 +141,12 @@ func iterableJSON(v ref.Val) (any, bool, error) {
 }
 
 // putEntry converts one map entry into out, unless its value is absent.
-func putEntry(out map[string]any, k, e ref.Val) error {
+func (c *converter) putEntry(out map[string]any, k, e ref.Val) error {
 	ks, ok := k.(types.String)
 	if !ok {
 		return fmt.Errorf("map key %v is a %s: object keys must be strings", k, k.Type())
 	}
-	val, present, err := ToJSON(e)
+	val, present, err := c.toJSON(e)
 	if err != nil {
 		return fmt.Errorf("[%q]: %w", string(ks), err)
 	}
@@ -126,8 +157,8 @@ func putEntry(out map[string]any, k, e ref.Val) error {
 }
 
 // appendItem converts item i of a list onto out, unless it is absent.
-func appendItem(out []any, i int, e ref.Val) ([]any, error) {
-	val, present, err := ToJSON(e)
+func (c *converter) appendItem(out []any, i int, e ref.Val) ([]any, error) {
+	val, present, err := c.toJSON(e)
 	if err != nil {
 		return nil, fmt.Errorf("[%d]: %w", i, err)
 	}
@@ -138,14 +169,17 @@ func appendItem(out []any, i int, e ref.Val) ([]any, error) {
 }
 
 // nativeJSON deep-copies a native JSON value, converting any CEL values inside it.
-func nativeJSON(v any) (any, bool, error) {
+func (c *converter) nativeJSON(v any) (any, bool, error) {
+	if !c.spend(1) {
+		return nil, false, ErrTooLarge
+	}
 	switch x := v.(type) {
 	case ref.Val:
-		return ToJSON(x)
+		return c.toJSON(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			val, present, err := nativeJSON(e)
+			val, present, err := c.nativeJSON(e)
 			if err != nil {
 				return nil, false, fmt.Errorf("[%q]: %w", k, err)
 			}
@@ -157,7 +191,7 @@ func nativeJSON(v any) (any, bool, error) {
 	case []any:
 		out := make([]any, 0, len(x))
 		for i, e := range x {
-			val, present, err := nativeJSON(e)
+			val, present, err := c.nativeJSON(e)
 			if err != nil {
 				return nil, false, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -168,11 +202,16 @@ func nativeJSON(v any) (any, bool, error) {
 		return out, true, nil
 	case nil:
 		return nil, false, nil
-	case string, bool, int64, float64, int, int32:
+	case string:
+		if !c.spend(len(x)) {
+			return nil, false, ErrTooLarge
+		}
+		return x, true, nil
+	case bool, int64, float64, int, int32:
 		return CopyJSON(v), true, nil
 	}
 	// Other native values (a map[ref.Val]ref.Val a CEL list holds) convert as CEL values.
-	return ToJSON(types.DefaultTypeAdapter.NativeToValue(v))
+	return c.toJSON(types.DefaultTypeAdapter.NativeToValue(v))
 }
 
 // CopyJSON deep-copies a JSON value, so results never alias the inputs they came from.

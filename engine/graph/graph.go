@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/loom-mcp/loom/engine/cel"
 	"github.com/loom-mcp/loom/engine/parse"
@@ -31,6 +32,8 @@ type Graph struct {
 	Schemas *schema.Set
 	// CostBudget bounds the CEL cost of one render plus its status evaluation.
 	CostBudget uint64
+	// RenderTimeout bounds the time of one render, and of its status evaluation.
+	RenderTimeout time.Duration
 
 	vars map[string]*Var
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/common/types"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,10 +20,16 @@ import (
 // hundred expressions at their full per-expression limit.
 const DefaultCostBudget = 100 * cel.DefaultCostLimit
 
+// DefaultRenderTimeout bounds one render, and one status evaluation: a render of the
+// MCPServer graph takes well under a millisecond, so a render still running after seconds
+// is working through hostile input, and stops with an error naming the expression.
+const DefaultRenderTimeout = 5 * time.Second
+
 type options struct {
-	schemas    *schema.Set
-	costLimit  uint64
-	costBudget uint64
+	schemas       *schema.Set
+	costLimit     uint64
+	costBudget    uint64
+	renderTimeout time.Duration
 }
 
 // Option configures Load.
@@ -38,10 +45,13 @@ func WithCostLimit(n uint64) Option { return func(o *options) { o.costLimit = n 
 // WithCostBudget sets the CEL cost one render (with its status) may spend in all.
 func WithCostBudget(n uint64) Option { return func(o *options) { o.costBudget = n } }
 
+// WithRenderTimeout sets how long one render, and one status evaluation, may take.
+func WithRenderTimeout(d time.Duration) Option { return func(o *options) { o.renderTimeout = d } }
+
 // Load parses, type-checks and compiles a ResourceGraph. file names it in errors. Every
 // problem found is returned at once, as Errors.
 func Load(file string, data []byte, opts ...Option) (*Graph, error) {
-	o := options{costLimit: cel.DefaultCostLimit, costBudget: DefaultCostBudget}
+	o := options{costLimit: cel.DefaultCostLimit, costBudget: DefaultCostBudget, renderTimeout: DefaultRenderTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -92,7 +102,7 @@ func (l *loader) errorf(pos parse.Pos, owner, path, expr, format string, args ..
 
 func (l *loader) load(o options) *Graph {
 	pg := l.pg
-	g := &Graph{Name: pg.Name, File: pg.File, Config: pg.Config, Schemas: l.schemas, CostBudget: o.costBudget}
+	g := &Graph{Name: pg.Name, File: pg.File, Config: pg.Config, Schemas: l.schemas, CostBudget: o.costBudget, RenderTimeout: o.renderTimeout}
 
 	// 1. Kinds: the instance's and each resource's, from the schemas.
 	inst, kinds := l.kinds()

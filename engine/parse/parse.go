@@ -28,7 +28,6 @@ var lowerCamel = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 // Parse reads one ResourceGraph document. file names it in errors. All errors found are
 // returned together as an ErrorList.
 func Parse(file string, data []byte) (*Graph, error) {
-	p := &parser{file: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, ErrorList{yamlError(file, err)}
@@ -36,6 +35,8 @@ func Parse(file string, data []byte) (*Graph, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty document: expected a ResourceGraph"}}
 	}
+	nodes := countNodes(&doc)
+	p := &parser{file: file, nodes: nodes, left: max(MinExpansion, AliasExpansion*nodes), expanding: map[*yaml.Node]bool{}}
 	g := p.graph(doc.Content[0])
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -43,9 +44,33 @@ func Parse(file string, data []byte) (*Graph, error) {
 	return g, nil
 }
 
+// Aliases (*name) stand for the node their anchor (&name) marks, so a short document can
+// stand for a huge one: nine anchors of nine aliases each make 387 million nodes. A graph's
+// values may hold at most AliasExpansion times the nodes the document has, or MinExpansion,
+// whichever is more; an alias inside the node it stands for is an error.
+const (
+	AliasExpansion = 4
+	MinExpansion   = 10_000
+)
+
 type parser struct {
 	file string
 	errs ErrorList
+	// Alias expansion: the document's own nodes, the values still allowed, and the
+	// anchored nodes being expanded now (an alias to one of them is a cycle).
+	nodes, left int
+	expanding   map[*yaml.Node]bool
+	outermost   *yaml.Node // the outermost alias being expanded, where an excess is reported
+	exceeded    bool
+}
+
+// countNodes counts a document's nodes, each once: aliases are not followed.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, ch := range n.Content {
+		c += countNodes(ch)
+	}
+	return c
 }
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
@@ -382,8 +407,26 @@ func (p *parser) checkName(n *yaml.Node, path, name, what string) {
 
 // value converts any YAML node into a template Value.
 func (p *parser) value(n *yaml.Node, path string) *Value {
-	n = resolve(n)
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return p.alias(n, path)
+	}
+	if n.Anchor != "" {
+		p.expanding[n] = true
+		defer delete(p.expanding, n)
+	}
 	v := &Value{Pos: p.pos(n)}
+	if p.left--; p.left < 0 {
+		if !p.exceeded {
+			p.exceeded = true
+			at := n
+			if p.outermost != nil {
+				at = p.outermost
+			}
+			p.errorf(at, path, "aliases expand the graph past %d values (the document has %d nodes; at most %d times that, or %d): write the repeated part out, or repeat it less",
+				max(MinExpansion, AliasExpansion*p.nodes), p.nodes, AliasExpansion, MinExpansion)
+		}
+		return v
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		v.Kind = Map
@@ -496,6 +539,20 @@ func yamlError(file string, err error) *Error {
 		}
 	}
 	return e
+}
+
+// alias expands an alias where a value stands, refusing one inside the node it stands for.
+func (p *parser) alias(n *yaml.Node, path string) *Value {
+	target := resolve(n)
+	if p.expanding[target] {
+		p.errorf(n, path, "alias *%s stands inside the node its anchor &%s marks, so it never ends: an alias may only repeat a node defined before and outside it", n.Value, n.Value)
+		return &Value{Pos: p.pos(n)}
+	}
+	if p.outermost == nil {
+		p.outermost = n
+		defer func() { p.outermost = nil }()
+	}
+	return p.value(target, path)
 }
 
 func resolve(n *yaml.Node) *yaml.Node {

@@ -111,7 +111,13 @@ func (e *EvalError) Unwrap() error { return e.Err }
 
 // Render computes the desired objects of g for in. The returned error is for problems
 // with the input itself (a bad config); problems with expressions land in the Result.
+//
+// A render stops at g.RenderTimeout (graph.DefaultRenderTimeout unless the graph was
+// loaded with another) or when ctx is done, whichever comes first: the expression running
+// then fails with ErrDeadline, and the nodes after it with it.
 func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
+	ctx, cancel := withDeadline(ctx, g)
+	defer cancel()
 	cfg, err := g.ConfigValues(in.Config)
 	if err != nil {
 		return nil, err
@@ -302,6 +308,9 @@ func (r *evaluator) varValue(t *graph.Tree) (any, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
+		if err := t.Expr.Keep(v, r.budget); err != nil {
+			return nil, false, &EvalError{Expr: t.Expr, Err: err}
+		}
 		if v == types.NullValue {
 			return nil, false, nil
 		}
@@ -386,6 +395,17 @@ func (r *evaluator) boolean(e *graph.Expr) (bool, error) {
 		return false, &EvalError{Expr: e, Err: fmt.Errorf("expected a bool, got %s", v.Type())}
 	}
 	return bool(b), nil
+}
+
+// ErrDeadline is the cause of a render stopped by its graph's RenderTimeout.
+var ErrDeadline = errors.New("the render ran past its deadline (graph.RenderTimeout, 5s unless the graph was loaded with another)")
+
+// withDeadline bounds one render or status evaluation by the graph's RenderTimeout.
+func withDeadline(ctx context.Context, g *graph.Graph) (context.Context, context.CancelFunc) {
+	if g.RenderTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, g.RenderTimeout, ErrDeadline)
 }
 
 // ErrPending marks an expression that reads an object not observed yet.

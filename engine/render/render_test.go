@@ -215,6 +215,18 @@ func TestRenderStopsWithItsContext(t *testing.T) {
 	assert.Contains(t, res.Nodes[0].Reason, "evaluation stopped")
 }
 
+// The graph's RenderTimeout bounds a render whose caller set no deadline (the reconciler's
+// and the CLI's renders): the expression running then fails with ErrDeadline.
+func TestRenderStopsAtItsGraphsTimeout(t *testing.T) {
+	g := load(t, costly, graph.WithCostLimit(1<<62), graph.WithCostBudget(1<<62), graph.WithRenderTimeout(50*time.Millisecond))
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Error, res.Nodes[0].State)
+	assert.Contains(t, res.Nodes[0].Reason, "resource cm, field data.n")
+	assert.Contains(t, res.Nodes[0].Reason, render.ErrDeadline.Error())
+	assert.Equal(t, graph.DefaultRenderTimeout, load(t, costly).RenderTimeout, "graphs have a timeout by default")
+}
+
 func TestRenderBadConfig(t *testing.T) {
 	g := load(t, `  config:
     domain: {type: string, default: local}

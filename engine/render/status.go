@@ -33,6 +33,8 @@ type Report struct {
 // (their readyWhen expressions) and the instance's status (the graph's status
 // expressions). It spends from the render's CEL budget.
 func Status(ctx context.Context, g *graph.Graph, in Input, res *Result, opts StatusOptions) (*Report, error) {
+	ctx, cancel := withDeadline(ctx, g)
+	defer cancel()
 	rep := &Report{Ready: make(map[string]bool, len(g.Nodes))}
 	errs := append(append([]string{}, res.Errors...), opts.Errors...)
 	ev := statusEvaluator(ctx, in, res, rep.Ready, errs, func(err error) bool {
