@@ -4,9 +4,10 @@
 // It is generic. It takes a compiled graph (engine/graph) and serves the graph's instance
 // kind, whatever it is; MCPServer is only the default graph that cmd/ wires in. It reads
 // from informer caches restricted to loom's own objects, applies through client-go's
-// dynamic client with one field manager, skips applies that would change nothing, prunes
-// the objects of nodes that became skipped, and leaves deletion of an instance's objects
-// to the garbage collector (every object has a controller ownerReference).
+// dynamic client with one field manager, skips applies that would change nothing, writes
+// only objects the instance manages (ownership.go), prunes the objects the graph no longer
+// renders, tells terminal errors from transient ones (retry.go), and leaves deletion of an
+// instance's objects to the garbage collector (every object has a controller ownerReference).
 //
 // It imports engine packages; nothing under engine/ imports it.
 package controllers

@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
