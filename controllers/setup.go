@@ -153,7 +153,6 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		log:      mgr.GetLogger().WithName("loom").WithValues("graph", g.Name),
 	}
 
-	ctx := context.Background()
 	instance := &unstructured.Unstructured{}
 	instance.SetGroupVersionKind(g.Instance.GVK)
 	b := builder.ControllerManagedBy(mgr).
@@ -167,27 +166,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 			predicate.AnnotationChangedPredicate{},
 		))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
-	for _, gvk := range r.childKinds() {
-		child := newObject(mgr.GetScheme(), gvk)
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
-			if ref := metav1.GetControllerOf(o); ref != nil {
-				return []string{string(ref.UID)}
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
-		}
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexShared, func(o client.Object) []string {
-			if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
-				return []string{o.GetLabels()[LabelNode]}
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
-		}
-		b = b.Watches(child, r.childEvents(g.Instance.GVK))
-	}
-	if err := b.Complete(r); err != nil {
+	if err := r.watchChildren(mgr, b); err != nil {
 		return nil, err
 	}
 
@@ -205,6 +184,33 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		return nil, err
 	}
 	return synced.Check, nil
+}
+
+// watchChildren indexes every kind the graph renders (by controlling instance, and shared
+// objects by node) in mgr's cache, adds its watch to b, and completes the controller.
+func (r *Reconciler) watchChildren(mgr manager.Manager, b *builder.TypedBuilder[reconcile.Request]) error {
+	ctx := context.Background()
+	for _, gvk := range r.childKinds() {
+		child := newObject(mgr.GetScheme(), gvk)
+		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
+			if ref := metav1.GetControllerOf(o); ref != nil {
+				return []string{string(ref.UID)}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("indexing %s: %w", gvk.Kind, err)
+		}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexShared, func(o client.Object) []string {
+			if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
+				return []string{o.GetLabels()[LabelNode]}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("indexing %s: %w", gvk.Kind, err)
+		}
+		b = b.Watches(child, r.childEvents(r.graph.Instance.GVK))
+	}
+	return b.Complete(r)
 }
 
 // childEvents maps events of loom's objects to the instances to reconcile: an object an

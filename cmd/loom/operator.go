@@ -78,22 +78,8 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := g.ConfigFromEnv(os.Getenv)
+	cfg, err := operatorConfig(g, f.set)
 	if err != nil {
-		return err
-	}
-	for _, kv := range f.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("--set %q: expected KEY=VALUE", kv)
-		}
-		val, err := g.ParseConfig(k, v)
-		if err != nil {
-			return fmt.Errorf("--set %s: %w", kv, err)
-		}
-		cfg[k] = val
-	}
-	if _, err := g.ConfigValues(cfg); err != nil {
 		return err
 	}
 	namespaces, err := parseNamespaces(f.namespaces)
@@ -143,6 +129,30 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 		ctx = ctrl.SetupSignalHandler()
 	}
 	return mgr.Start(ctx)
+}
+
+// operatorConfig is the graph's configuration from the environment, with --set KEY=VALUE
+// over it, each value checked against the key's declared type.
+func operatorConfig(g *graph.Graph, set []string) (map[string]any, error) {
+	cfg, err := g.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--set %q: expected KEY=VALUE", kv)
+		}
+		val, err := g.ParseConfig(k, v)
+		if err != nil {
+			return nil, fmt.Errorf("--set %s: %w", kv, err)
+		}
+		cfg[k] = val
+	}
+	if _, err := g.ConfigValues(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // operatorGraph loads --graph, or the embedded MCPServer graph typed by the embedded CRD.
