@@ -1,6 +1,6 @@
-// Package crd embeds the MCPServer CustomResourceDefinition that `make generate` writes
-// from api/v1alpha1, so the operator can type its default graph (and the CLI its renders)
-// with no files around. It imports nothing.
+// Package crd owns the MCPServer CustomResourceDefinition, embedded: `make generate` writes
+// it from api/v1alpha1, and the operator types its default graph with it (and the CLI its
+// renders) with no files around. It may import nothing but embed.
 package crd
 
 import _ "embed"
