@@ -11,17 +11,16 @@ import (
 )
 
 // Rules are the least privileges the reconciler needs for g: its instance kind (read, and
-// write the status), every kind the graph renders (watch, apply, prune), Events, and the
-// Lease of leader election. Nothing else.
+// write the status), every kind the graph renders (watch, apply, prune), and Events.
+// Nothing else: the Lease of leader election is granted by a Role in the operator's own
+// namespace (config/rbac/leader_election_role.yaml).
 func Rules(g *graph.Graph) []rbacv1.PolicyRule {
-	return append(objectRules(g),
-		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
-	)
+	return objectRules(g)
 }
 
 // NamespacedRules are the rules a Role grants in each namespace the operator serves when
-// it watches a list of namespaces (WatchNamespaces): those of Rules but the Lease, which
-// lives in the operator's own namespace. No cluster-scoped rule remains: a namespaced
+// it watches a list of namespaces (WatchNamespaces): those of Rules. No cluster-scoped rule
+// remains: a namespaced
 // instance renders only namespaced kinds (graph.Load refuses others), the informers list
 // and watch per namespace, and discovery, which the REST mapper reads, is open to every
 // authenticated user. A graph whose instance kind is cluster-scoped has no namespaced

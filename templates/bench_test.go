@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
@@ -85,14 +84,14 @@ func BenchmarkMCPServerStatus(b *testing.B) {
 		b.Run(file, func(b *testing.B) {
 			in, res := observedReady(b, g, example(b, g, file))
 			ctx := context.Background()
-			rep, err := readiness.Evaluate(ctx, g, in, res, readiness.Options{Now: now})
+			rep, err := render.Status(ctx, g, in, res, render.StatusOptions{Now: now})
 			require.NoError(b, err)
 			require.Equal(b, "Ready", rep.Status["phase"], "%v", rep.Status)
 			b.ReportAllocs()
 			for b.Loop() {
 				// Evaluate spends from the render's CEL budget; give each run a fresh one.
 				res.Budget.Remaining = g.CostBudget
-				if _, err := readiness.Evaluate(ctx, g, in, res, readiness.Options{Now: now}); err != nil {
+				if _, err := render.Status(ctx, g, in, res, render.StatusOptions{Now: now}); err != nil {
 					b.Fatal(err)
 				}
 			}

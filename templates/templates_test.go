@@ -55,7 +55,7 @@ func TestExamplesRender(t *testing.T) {
 			require.NoError(t, err)
 			require.Empty(t, res.Errors)
 			for _, n := range res.Nodes {
-				require.NotEqual(t, render.Failed, n.State, "%s: %s", n.ID, n.Reason)
+				require.NotEqual(t, render.Error, n.State, "%s: %s", n.ID, n.Reason)
 			}
 		})
 	}

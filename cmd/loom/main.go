@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 		newRenderCmd(),
 		newValidateCmd(),
 		newTestCmd(),
+		newVersionCmd(),
 	// subcommands, one file each
 	)
 	return root

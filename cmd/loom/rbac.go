@@ -24,14 +24,14 @@ func newRBACCmd() *cobra.Command {
 		Short: "Print the ClusterRole the operator needs for a graph: its kinds, nothing else",
 		Long: `Rbac prints the least-privilege ClusterRole of the operator for a graph (the embedded
 MCPServer graph by default): read the instance kind and write its status; watch, apply and
-delete every kind the graph renders; create Events; and hold the leader-election Lease.
+delete every kind the graph renders; and create Events. The leader-election Lease is not in
+it: config/rbac/leader_election_role.yaml grants it in the operator's namespace only.
 config/rbac/role.yaml is its output for the default graph (make generate).
 
 With --namespaces (the list loom operator --namespaces serves), it prints instead a Role and
 a RoleBinding in each of those namespaces, for the operator's ServiceAccount
 (--service-account, default loom-system/loom) or a user (--user), and no cluster-wide rule:
-an operator restricted to namespaces needs none. The leader-election Lease, in the
-operator's own namespace, is not among them.`,
+an operator restricted to namespaces needs none.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRBAC(cmd.OutOrStdout(), f) },
 	}

@@ -58,6 +58,9 @@ type Node struct {
 	Kind *schema.Kind
 	// Shared objects are one per namespace for every instance that renders them (parse.Resource).
 	Shared bool
+	// Recreate: an immutable-field refusal may be met by deleting and creating the object
+	// again (parse.Resource).
+	Recreate bool
 	// Deps are the ids whose observed objects this node's template or includeWhen read.
 	Deps []string
 	// Index is the node's position in the file.

@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -64,12 +65,12 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) map[string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
-		if len(allowed) > 0 && !contains(allowed, key) {
-			p.errorf(k, join(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
+		if len(allowed) > 0 && !slices.Contains(allowed, key) {
+			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
 			continue
 		}
 		if _, dup := out[key]; dup {
-			p.errorf(k, join(path, key), "duplicate key %q", key)
+			p.errorf(k, JoinPath(path, key), "duplicate key %q", key)
 			continue
 		}
 		out[key] = v
@@ -166,7 +167,7 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		k, v := n.Content[i], n.Content[i+1]
 		path := "spec.config." + k.Value
 		p.checkName(k, path, k.Value, "config key")
-		f := p.fields(v, path, "type", "default", "env", "description")
+		f := p.fields(v, path, "type", "default", "env", "enum", "description")
 		if f == nil {
 			continue
 		}
@@ -195,10 +196,30 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		if e, ok := f["env"]; ok {
 			c.Env = p.str(e, path+".env")
 		}
+		if e, ok := f["enum"]; ok {
+			c.Enum = p.enum(e, path+".enum", c)
+		}
 		if d, ok := f["description"]; ok {
 			c.Description = p.str(d, path+".description")
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// enum reads a config key's allowed values: strings, its default among them.
+func (p *parser) enum(n *yaml.Node, path string, c ConfigKey) []string {
+	n = resolve(n)
+	if c.Type != "string" || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, path, "enum: expected a non-empty list of strings, on a string key")
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		out = append(out, p.str(item, fmt.Sprintf("%s[%d]", path, i)))
+	}
+	if d, _ := c.Default.(string); d != "" && !slices.Contains(out, d) {
+		p.errorf(n, path, "the default %q is not one of the enum's values", d)
 	}
 	return out
 }
@@ -274,7 +295,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "shared", "includeWhen", "readyWhen", "template")
+		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template")
 		if f == nil {
 			continue
 		}
@@ -290,14 +311,8 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		} else {
 			p.errorf(item, path, "a resource needs an id")
 		}
-		if sh, ok := f["shared"]; ok {
-			v := p.value(sh, path+".shared")
-			b, isBool := v.Scalar.(bool)
-			if v.Kind != Literal || !isBool {
-				p.errorf(sh, path+".shared", "expected true or false")
-			}
-			r.Shared = b
-		}
+		r.Shared = p.flag(f["shared"], path+".shared")
+		r.Recreate = p.flag(f["recreate"], path+".recreate")
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")
 		if t, ok := f["template"]; ok {
@@ -311,6 +326,19 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// flag reads an optional literal true or false.
+func (p *parser) flag(n *yaml.Node, path string) bool {
+	if n == nil {
+		return false
+	}
+	v := p.value(n, path)
+	b, isBool := v.Scalar.(bool)
+	if v.Kind != Literal || !isBool {
+		p.errorf(n, path, "expected true or false")
+	}
+	return b
 }
 
 func (p *parser) exprList(n *yaml.Node, path string) []*Value {
@@ -365,15 +393,15 @@ func (p *parser) value(n *yaml.Node, path string) *Value {
 				continue
 			}
 			if strings.Contains(k.Value, "${") {
-				p.errorf(k, join(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
+				p.errorf(k, JoinPath(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
 				continue
 			}
 			if seen[k.Value] {
-				p.errorf(k, join(path, k.Value), "duplicate key %q", k.Value)
+				p.errorf(k, JoinPath(path, k.Value), "duplicate key %q", k.Value)
 				continue
 			}
 			seen[k.Value] = true
-			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], join(path, k.Value))})
+			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], JoinPath(path, k.Value))})
 		}
 	case yaml.SequenceNode:
 		v.Kind = List
@@ -487,18 +515,11 @@ func describe(n *yaml.Node) string {
 	return "something else"
 }
 
-func join(path, key string) string {
+// JoinPath appends a map key to a dotted field path ("" is the root), the form every
+// position in an error uses.
+func JoinPath(path, key string) string {
 	if path == "" {
 		return key
 	}
 	return path + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

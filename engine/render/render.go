@@ -40,9 +40,9 @@ const (
 	Skipped State = "Skipped"
 	// Waiting: it reads an object that has not been observed yet.
 	Waiting State = "Waiting"
-	// Failed: an expression failed, or a check on the instance did. Its object, if one
+	// Error: an expression failed, or a check on the instance did. Its object, if one
 	// exists, must be left as it is.
-	Failed State = "Error"
+	Error State = "Error"
 )
 
 // Node is the outcome for one node of the graph.
@@ -126,7 +126,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		res:    res,
 	}
 	res.Vars = res.vars.values
-	r := &Evaluator{
+	r := &evaluator{
 		ctx:    ctx,
 		budget: res.Budget,
 		scope: &scope{
@@ -155,7 +155,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	}
 	if res.Invalid {
 		for _, n := range g.Nodes {
-			res.Nodes = append(res.Nodes, Node{ID: n.ID, State: Failed, Reason: "the instance failed a check: " + strings.Join(res.Errors, "; ")})
+			res.Nodes = append(res.Nodes, Node{ID: n.ID, State: Error, Reason: "the instance failed a check: " + strings.Join(res.Errors, "; ")})
 		}
 		return res, nil
 	}
@@ -166,7 +166,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	for _, n := range g.Nodes {
 		out := r.node(n, states, namespace, in, g)
 		states[n.ID] = out.State
-		if out.State == Failed {
+		if out.State == Error {
 			res.Errors = append(res.Errors, out.Reason)
 		}
 		res.Nodes = append(res.Nodes, out)
@@ -174,9 +174,9 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	return res, nil
 }
 
-// Evaluator evaluates compiled expressions and trees over one render's scope. Render uses
-// one for the desired objects; StatusEvaluator makes one for readiness and status.
-type Evaluator struct {
+// evaluator evaluates compiled expressions and trees over one render's scope. Render uses
+// one for the desired objects; statusEvaluator makes one for readiness and status.
+type evaluator struct {
 	ctx    context.Context
 	budget *cel.Budget
 	scope  *scope
@@ -186,11 +186,11 @@ type Evaluator struct {
 	fieldError func(error) bool
 }
 
-// StatusEvaluator returns an Evaluator over everything status expressions see: the
+// statusEvaluator returns an evaluator over everything status expressions see: the
 // render's scope plus ready.<id> and errors. fieldError decides, for each map field that
 // fails, whether to leave it out and go on (true) or fail the whole tree.
-func StatusEvaluator(ctx context.Context, in Input, res *Result, ready map[string]bool, errs []string, fieldError func(error) bool) *Evaluator {
-	return &Evaluator{
+func statusEvaluator(ctx context.Context, in Input, res *Result, ready map[string]bool, errs []string, fieldError func(error) bool) *evaluator {
+	return &evaluator{
 		ctx:    ctx,
 		budget: res.Budget,
 		scope: &scope{
@@ -207,21 +207,15 @@ func StatusEvaluator(ctx context.Context, in Input, res *Result, ready map[strin
 	}
 }
 
-// Tree evaluates a compiled template value: (JSON value, present, error).
-func (r *Evaluator) Tree(t *graph.Tree) (any, bool, error) { return r.eval(t) }
-
-// Bool evaluates an expression that must yield a bool.
-func (r *Evaluator) Bool(e *graph.Expr) (bool, error) { return r.boolean(e) }
-
-func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace string, in Input, g *graph.Graph) Node {
+func (r *evaluator) node(n *graph.Node, states map[string]State, namespace string, in Input, g *graph.Graph) Node {
 	out := Node{ID: n.ID}
 	for _, d := range n.Deps {
 		switch states[d] {
 		case Skipped:
 			out.State, out.Reason = Skipped, "reads "+d+", which is skipped"
 			return out
-		case Failed:
-			out.State, out.Reason = Failed, "reads "+d+", which failed"
+		case Error:
+			out.State, out.Reason = Error, "reads "+d+", which failed"
 			return out
 		}
 	}
@@ -234,7 +228,7 @@ func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace strin
 	for _, e := range n.IncludeWhen {
 		ok, err := r.boolean(e)
 		if err != nil {
-			out.State, out.Reason = Failed, err.Error()
+			out.State, out.Reason = Error, err.Error()
 			return out
 		}
 		if !ok {
@@ -244,7 +238,7 @@ func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace strin
 	}
 	v, _, err := r.eval(n.Template)
 	if err != nil {
-		out.State, out.Reason = Failed, err.Error()
+		out.State, out.Reason = Error, err.Error()
 		return out
 	}
 	obj, _ := v.(map[string]any)
@@ -258,7 +252,7 @@ func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace strin
 	}
 	if in.Validate {
 		if err := g.Schemas.Validate(obj); err != nil {
-			out.State, out.Reason = Failed, fmt.Sprintf("resource %s: the rendered object does not fit its schema: %v", n.ID, err)
+			out.State, out.Reason = Error, fmt.Sprintf("resource %s: the rendered object does not fit its schema: %v", n.ID, err)
 			return out
 		}
 	}
@@ -267,7 +261,7 @@ func (r *Evaluator) node(n *graph.Node, states map[string]State, namespace strin
 }
 
 // ensureVar computes a var the first time it is read.
-func (r *Evaluator) ensureVar(name string) error {
+func (r *evaluator) ensureVar(name string) error {
 	vs := r.vars
 	if vs.done[name] {
 		return vs.errs[name]
@@ -291,7 +285,7 @@ func (r *Evaluator) ensureVar(name string) error {
 
 // varValue evaluates a var. Vars that are one expression keep their CEL value, so that an
 // optional stays optional for the expressions that read it.
-func (r *Evaluator) varValue(t *graph.Tree) (any, bool, error) {
+func (r *evaluator) varValue(t *graph.Tree) (any, bool, error) {
 	if t.Kind == parse.Expr && t.Expr != nil {
 		v, err := r.run(t.Expr)
 		if err != nil {
@@ -307,7 +301,7 @@ func (r *Evaluator) varValue(t *graph.Tree) (any, bool, error) {
 
 // eval computes a template value: (JSON value, present, error). A value that is not
 // present is left out of its parent.
-func (r *Evaluator) eval(t *graph.Tree) (any, bool, error) {
+func (r *evaluator) eval(t *graph.Tree) (any, bool, error) {
 	if t.Static {
 		return cel.CopyJSON(t.Value), t.Value != nil, nil
 	}
@@ -371,7 +365,7 @@ func (r *Evaluator) eval(t *graph.Tree) (any, bool, error) {
 	return cel.CopyJSON(t.Value), t.Value != nil, nil
 }
 
-func (r *Evaluator) boolean(e *graph.Expr) (bool, error) {
+func (r *evaluator) boolean(e *graph.Expr) (bool, error) {
 	v, err := r.run(e)
 	if err != nil {
 		return false, err
@@ -386,7 +380,7 @@ func (r *Evaluator) boolean(e *graph.Expr) (bool, error) {
 // ErrPending marks an expression that reads an object not observed yet.
 var ErrPending = errors.New("waiting for data")
 
-func (r *Evaluator) run(e *graph.Expr) (ref.Val, error) {
+func (r *evaluator) run(e *graph.Expr) (ref.Val, error) {
 	for _, ref := range e.Refs {
 		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
 			if err := r.ensureVar(name); err != nil {

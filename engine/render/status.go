@@ -1,4 +1,4 @@
-package readiness
+package render
 
 import (
 	"context"
@@ -6,11 +6,10 @@ import (
 	"time"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/render"
 )
 
-// Options are the inputs of Evaluate that do not come from the render.
-type Options struct {
+// StatusOptions are the inputs of Status that do not come from the render.
+type StatusOptions struct {
 	// Now stamps lastTransitionTime on conditions whose status changed.
 	Now time.Time
 	// Errors are problems found outside the engine (an apply the API server refused);
@@ -18,7 +17,7 @@ type Options struct {
 	Errors []string
 }
 
-// Report is the outcome of Evaluate.
+// Report is the outcome of Status.
 type Report struct {
 	// Ready says, per node id, whether the node is rendered, observed, and passes every
 	// readyWhen. Skipped nodes are not ready.
@@ -30,12 +29,14 @@ type Report struct {
 	Errors []string
 }
 
-// Evaluate computes readiness and status for a render's result.
-func Evaluate(ctx context.Context, g *graph.Graph, in render.Input, res *render.Result, opts Options) (*Report, error) {
+// Status computes, for a render's result and the objects observed, which nodes are ready
+// (their readyWhen expressions) and the instance's status (the graph's status
+// expressions). It spends from the render's CEL budget.
+func Status(ctx context.Context, g *graph.Graph, in Input, res *Result, opts StatusOptions) (*Report, error) {
 	rep := &Report{Ready: make(map[string]bool, len(g.Nodes))}
 	errs := append(append([]string{}, res.Errors...), opts.Errors...)
-	ev := render.StatusEvaluator(ctx, in, res, rep.Ready, errs, func(err error) bool {
-		if !errors.Is(err, render.ErrPending) {
+	ev := statusEvaluator(ctx, in, res, rep.Ready, errs, func(err error) bool {
+		if !errors.Is(err, ErrPending) {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 		return true
@@ -45,13 +46,13 @@ func Evaluate(ctx context.Context, g *graph.Graph, in render.Input, res *render.
 	// every readyWhen holds. No readyWhen means observed is enough.
 	for _, n := range g.Nodes {
 		out, _ := res.Node(n.ID)
-		ready := out.State == render.Rendered && in.Observed[n.ID] != nil
+		ready := out.State == Rendered && in.Observed[n.ID] != nil
 		for _, e := range n.ReadyWhen {
 			if !ready {
 				break
 			}
-			ok, err := ev.Bool(e)
-			if err != nil && !errors.Is(err, render.ErrPending) {
+			ok, err := ev.boolean(e)
+			if err != nil && !errors.Is(err, ErrPending) {
 				rep.Errors = append(rep.Errors, err.Error())
 			}
 			ready = err == nil && ok
@@ -63,7 +64,7 @@ func Evaluate(ctx context.Context, g *graph.Graph, in render.Input, res *render.
 	if g.Status == nil {
 		return rep, nil
 	}
-	v, _, err := ev.Tree(g.Status)
+	v, _, err := ev.eval(g.Status)
 	if err != nil {
 		return nil, err
 	}

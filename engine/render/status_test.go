@@ -1,4 +1,4 @@
-package readiness_test
+package render_test
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/internal/enginetest"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -57,10 +56,10 @@ func instance(conditions ...any) map[string]any {
 	return obj
 }
 
-func evaluate(t *testing.T, g *graph.Graph, in render.Input, opts readiness.Options) *readiness.Report {
+func evaluate(t *testing.T, g *graph.Graph, in render.Input, opts render.StatusOptions) *render.Report {
 	res, err := render.Render(context.Background(), g, in)
 	require.NoError(t, err)
-	rep, err := readiness.Evaluate(context.Background(), g, in, res, opts)
+	rep, err := render.Status(context.Background(), g, in, res, opts)
 	require.NoError(t, err)
 	return rep
 }
@@ -73,7 +72,7 @@ func TestReadiness(t *testing.T) {
 	svcReady := map[string]any{"metadata": map[string]any{"name": "s"}, "spec": map[string]any{"clusterIP": "10.96.0.7"}}
 
 	t.Run("nothing observed", func(t *testing.T) {
-		rep := evaluate(t, g, render.Input{Instance: instance()}, readiness.Options{Now: now})
+		rep := evaluate(t, g, render.Input{Instance: instance()}, render.StatusOptions{Now: now})
 		assert.Equal(t, map[string]bool{"cm": false, "svc": false}, rep.Ready)
 		assert.Equal(t, "Pending", rep.Status["phase"])
 		assert.NotContains(t, rep.Status, "url", "a field reading an unobserved object is left out")
@@ -82,14 +81,14 @@ func TestReadiness(t *testing.T) {
 		assert.Equal(t, map[string]any{"type": "Ready", "status": "False", "observedGeneration": int64(4), "lastTransitionTime": "2026-03-01T12:00:00Z"}, cond)
 	})
 	t.Run("observed but not ready", func(t *testing.T) {
-		rep := evaluate(t, g, render.Input{Instance: instance(), Observed: map[string]map[string]any{"cm": cm, "svc": svcPending}}, readiness.Options{Now: now})
+		rep := evaluate(t, g, render.Input{Instance: instance(), Observed: map[string]map[string]any{"cm": cm, "svc": svcPending}}, render.StatusOptions{Now: now})
 		assert.Equal(t, map[string]bool{"cm": true, "svc": false}, rep.Ready)
 		assert.Equal(t, "Pending", rep.Status["phase"])
 		assert.Len(t, rep.Errors, 1, "url fails on a missing clusterIP: an error, not pending")
 	})
 	t.Run("ready keeps an unchanged condition's time", func(t *testing.T) {
 		old := map[string]any{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
-		rep := evaluate(t, g, render.Input{Instance: instance(old), Observed: map[string]map[string]any{"cm": cm, "svc": svcReady}}, readiness.Options{Now: now})
+		rep := evaluate(t, g, render.Input{Instance: instance(old), Observed: map[string]map[string]any{"cm": cm, "svc": svcReady}}, render.StatusOptions{Now: now})
 		assert.Equal(t, "Ready", rep.Status["phase"])
 		assert.Equal(t, "http://10.96.0.7", rep.Status["url"])
 		cond := rep.Status["conditions"].([]any)[0].(map[string]any)
@@ -97,12 +96,12 @@ func TestReadiness(t *testing.T) {
 	})
 	t.Run("a flipped condition gets a new time", func(t *testing.T) {
 		old := map[string]any{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}
-		rep := evaluate(t, g, render.Input{Instance: instance(old), Observed: map[string]map[string]any{"cm": cm, "svc": svcPending}}, readiness.Options{Now: now})
+		rep := evaluate(t, g, render.Input{Instance: instance(old), Observed: map[string]map[string]any{"cm": cm, "svc": svcPending}}, render.StatusOptions{Now: now})
 		cond := rep.Status["conditions"].([]any)[0].(map[string]any)
 		assert.Equal(t, "2026-03-01T12:00:00Z", cond["lastTransitionTime"])
 	})
 	t.Run("errors from outside reach status", func(t *testing.T) {
-		rep := evaluate(t, g, render.Input{Instance: instance(), Observed: map[string]map[string]any{"cm": cm, "svc": svcReady}}, readiness.Options{Now: now, Errors: []string{"apply svc: forbidden"}})
+		rep := evaluate(t, g, render.Input{Instance: instance(), Observed: map[string]map[string]any{"cm": cm, "svc": svcReady}}, render.StatusOptions{Now: now, Errors: []string{"apply svc: forbidden"}})
 		assert.Equal(t, "Error", rep.Status["phase"])
 	})
 }
