@@ -1,5 +1,3 @@
-// Command loom is the one binary of the project: the operator, the template author's
-// tools (render, validate, test) and the local control plane.
 package main
 
 import (

@@ -103,30 +103,13 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := g.ConfigFromEnv(os.Getenv)
+	cfg, err := operatorConfig(g, f.set)
 	if err != nil {
 		return err
 	}
-	for _, kv := range f.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("--set %q: expected KEY=VALUE", kv)
-		}
-		val, err := g.ParseConfig(k, v)
-		if err != nil {
-			return fmt.Errorf("--set %s: %w", kv, err)
-		}
-		cfg[k] = val
-	}
-	if _, err := g.ConfigValues(cfg); err != nil {
-		return err
-	}
-	namespaces, err := parseNamespaces(f.namespaces)
+	namespaces, err := operatorNamespaces(g, f.namespaces)
 	if err != nil {
 		return err
-	}
-	if len(namespaces) > 0 && !g.Instance.Namespaced {
-		return fmt.Errorf("--namespaces: %s is cluster-scoped; only an operator of a namespaced kind can be restricted to namespaces", g.Instance.GVK.Kind)
 	}
 
 	rest, err := restConfig(f.kubeconfig)
@@ -181,6 +164,43 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 		ctx = ctrl.SetupSignalHandler()
 	}
 	return mgr.Start(ctx)
+}
+
+// operatorNamespaces checks --namespaces for the graph: namespace names, and an instance
+// kind that lives in namespaces.
+func operatorNamespaces(g *graph.Graph, list []string) ([]string, error) {
+	namespaces, err := parseNamespaces(list)
+	if err != nil {
+		return nil, err
+	}
+	if len(namespaces) > 0 && !g.Instance.Namespaced {
+		return nil, fmt.Errorf("--namespaces: %s is cluster-scoped; only an operator of a namespaced kind can be restricted to namespaces", g.Instance.GVK.Kind)
+	}
+	return namespaces, nil
+}
+
+// operatorConfig is the graph's configuration from the environment, with --set KEY=VALUE
+// over it, each value checked against the key's declared type.
+func operatorConfig(g *graph.Graph, set []string) (map[string]any, error) {
+	cfg, err := g.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--set %q: expected KEY=VALUE", kv)
+		}
+		val, err := g.ParseConfig(k, v)
+		if err != nil {
+			return nil, fmt.Errorf("--set %s: %w", kv, err)
+		}
+		cfg[k] = val
+	}
+	if _, err := g.ConfigValues(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // buildInfo is loom_build_info: 1, labelled with the build that serves the metrics.

@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -43,7 +41,7 @@ func TestOperatorNamespaces(t *testing.T) {
 	require.NoError(t, err)
 	admin, err := dynamic.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
-	installMCPServerCRD(t, cp)
+	require.NoError(t, cp.InstallCRD(ctx, crd.MCPServer))
 	for _, ns := range []string{"team-a", "team-b", "elsewhere"} {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		require.NoError(t, err)
@@ -83,29 +81,6 @@ func TestOperatorNamespaces(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, list.Items, "%s of loom outside --namespaces", gvr.Resource)
 	}
-}
-
-func installMCPServerCRD(t *testing.T, cp *controlplane.ControlPlane) {
-	t.Helper()
-	def := &apiextensionsv1.CustomResourceDefinition{}
-	require.NoError(t, yaml.UnmarshalStrict(crd.MCPServer, def))
-	cs, err := apiextensions.NewForConfig(cp.AdminConfig())
-	require.NoError(t, err)
-	ctx := context.Background()
-	_, err = cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, def, metav1.CreateOptions{})
-	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		got, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, def.Name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 100*time.Millisecond)
 }
 
 // applyStream creates every object of a YAML stream and returns "Kind namespace/name" of each.

@@ -10,8 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -38,7 +36,7 @@ func TestPolicy(t *testing.T) {
 	require.NoError(t, err)
 	d, err := dynamic.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
-	installCRD(t)
+	require.NoError(t, cp.InstallCRD(ctx, crd.MCPServer))
 	for _, ns := range []string{"loom-system", "team-b"} {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		require.NoError(t, err)
@@ -154,27 +152,4 @@ func readYAML(t *testing.T, file string, into any) {
 	data, err := os.ReadFile(file)
 	require.NoError(t, err)
 	require.NoError(t, yaml.UnmarshalStrict(data, into), file)
-}
-
-func installCRD(t *testing.T) {
-	t.Helper()
-	def := &apiextensionsv1.CustomResourceDefinition{}
-	require.NoError(t, yaml.UnmarshalStrict(crd.MCPServer, def))
-	cs, err := apiextensions.NewForConfig(cp.AdminConfig())
-	require.NoError(t, err)
-	ctx := context.Background()
-	_, err = cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, def, metav1.CreateOptions{})
-	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		got, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, def.Name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 100*time.Millisecond)
 }
