@@ -9,6 +9,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,28 @@ func admittedSuite() []admitted {
 		{name: "gateway with no image anywhere", spec: "image: i\ngateway: {enabled: true}", phase: "Error", field: "spec.gateway.image"},
 		{name: "disabled analytics without the gateway", spec: "image: i\nanalytics: {disabled: true, ingestURL: 'https://ingest.example.com', source: s, eventType: e, apiKeySecretRef: {name: s, key: k}}", phase: "Pending"},
 		{name: "disabled analytics with an empty apiKeySecretRef", spec: "image: i\nanalytics: {disabled: true, apiKeySecretRef: {name: '', key: ''}}", phase: "Pending"},
+		// MCP Runtime's defaulting webhook fills these before its CRD checks the enums.
+		{name: "empty enum values are the defaults", spec: "image: i\n" + gatewayOn + "\nauth: {mode: ''}\npolicy: {mode: ' ', defaultDecision: ''}\nrollout: {strategy: ''}\ntools: [{name: t, sideEffect: read, requiredTrust: ''}]", phase: "Pending", check: func(t *testing.T, res *render.Result) {
+			hasField("Deployment", "demo", "RollingUpdate", "spec", "strategy", "type")(t, res)
+			data, _, err := unstructured.NestedString(rendered(t, res, "ConfigMap", "demo-gateway-policy"), "data", "policy.json")
+			require.NoError(t, err)
+			var policy struct {
+				Auth   struct{ Mode string }
+				Policy struct {
+					Mode            string
+					DefaultDecision string `json:"default_decision"`
+				}
+				Tools []struct {
+					RequiredTrust string `json:"required_trust"`
+				}
+			}
+			require.NoError(t, json.Unmarshal([]byte(data), &policy))
+			assert.Equal(t, "header", policy.Auth.Mode)
+			assert.Equal(t, "allow-list", policy.Policy.Mode)
+			assert.Equal(t, "deny", policy.Policy.DefaultDecision)
+			require.Len(t, policy.Tools, 1)
+			assert.Equal(t, "low", policy.Tools[0].RequiredTrust)
+		}},
 		{name: "empty ingressClass is traefik", spec: "image: i\ningressClass: ''", phase: "Pending", check: hasField("Ingress", "demo", "traefik", "spec", "ingressClassName")},
 
 		// Strings loom used to limit.

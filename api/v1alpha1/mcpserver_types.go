@@ -237,8 +237,12 @@ type SecretKeyRef struct {
 	Key string `json:"key"`
 }
 
-// TrustLevel is the trust a caller needs (or a tool requires).
-// +kubebuilder:validation:Enum=low;medium;high
+// TrustLevel is the trust a caller needs (or a tool requires): low, medium or high. An
+// empty value is the default (low), as MCP Runtime's defaulting webhook fills it in before
+// its CRD's enum is checked. (That webhook also fills a value of spaces; a rule that trims
+// costs too much inside the tools list for the API server, so the enum takes "" only.)
+//
+// +kubebuilder:validation:Enum=low;medium;high;""
 type TrustLevel string
 
 // Trust levels, lowest first.
@@ -300,8 +304,11 @@ type InventoryItem struct {
 	Labels map[string]string `json:"labels,omitempty"`
 }
 
-// AuthMode is how the gateway identifies callers.
-// +kubebuilder:validation:Enum=none;header;oauth;mtls
+// AuthMode is how the gateway identifies callers: none, header, oauth or mtls. An empty
+// value is the default (header), as MCP Runtime's defaulting webhook fills it in before its
+// CRD's enum is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.size() == 0 || self in ['none', 'header', 'oauth', 'mtls']",message="must be none, header, oauth or mtls"
 type AuthMode string
 
 // Auth modes.
@@ -348,8 +355,11 @@ type AuthSpec struct {
 	TrustDomain string `json:"trustDomain,omitempty"`
 }
 
-// PolicyMode is whether the gateway enforces or only records decisions.
-// +kubebuilder:validation:Enum=allow-list;observe
+// PolicyMode is whether the gateway enforces or only records decisions: allow-list or
+// observe. A blank value is the default (allow-list), as MCP Runtime's defaulting webhook
+// fills it in before its CRD's enum is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow-list', 'observe']",message="must be allow-list or observe"
 type PolicyMode string
 
 // Policy modes.
@@ -358,8 +368,11 @@ const (
 	PolicyObserve   PolicyMode = "observe"
 )
 
-// Decision is the gateway's answer when no rule matches.
-// +kubebuilder:validation:Enum=allow;deny
+// Decision is the gateway's answer when no rule matches: allow or deny. A blank value is
+// the default (deny), as MCP Runtime's defaulting webhook fills it in before its CRD's enum
+// is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow', 'deny']",message="must be allow or deny"
 type Decision string
 
 // Decisions.
@@ -453,8 +466,11 @@ type AnalyticsSpec struct {
 	APIKeySecretRef *SecretKeyRef `json:"apiKeySecretRef,omitempty"`
 }
 
-// RolloutStrategy is how new pods replace old ones.
-// +kubebuilder:validation:Enum=RollingUpdate;Recreate;Canary
+// RolloutStrategy is how new pods replace old ones: RollingUpdate, Recreate or Canary. A
+// blank value is the default (RollingUpdate), as MCP Runtime's defaulting webhook fills it
+// in before its CRD's enum is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['RollingUpdate', 'Recreate', 'Canary']",message="must be RollingUpdate, Recreate or Canary"
 type RolloutStrategy string
 
 // Rollout strategies.
