@@ -14,12 +14,13 @@ import (
 
 // What a value costs, besides one unit per node evaluated and per loop step: as in
 // Kubernetes' runtime cost, the size of what functions build and read. A function that
-// builds a string or list costs a unit per byte or element of its result; one that scans a
-// string with a regular expression costs what Kubernetes charges for it (a tenth of a unit
-// per byte, times a quarter unit per byte of the pattern). So a string or list that grows by
-// doubling, in a loop or through vars, reaches the cost limit as soon as it is a megabyte
-// (DefaultCostLimit) — the usual "cost limit exceeded" error — and a render as a whole builds
-// at most its budget.
+// builds a string or list costs what its result holds: a tenth of a unit per byte of a
+// string (Kubernetes' factor), a unit per element of a list or entry of a map; one that scans
+// a string with a regular expression costs what Kubernetes charges for it (a tenth of a unit
+// per byte, times a quarter unit per byte of the pattern). So a string that grows by
+// doubling, in a loop or through vars, reaches the cost limit (DefaultCostLimit) at about ten
+// megabytes and a list at a million elements, with the usual "cost limit exceeded" error,
+// and a render as a whole builds at most its budget.
 //
 // Functions whose result can be far larger than their arguments (replace, join, format)
 // and the regex functions are charged before they run, from their arguments (counted
@@ -86,6 +87,9 @@ func (s *sized) Eval(act interpreter.Activation) ref.Val {
 // that cost.
 type argCharge struct {
 	regexCost float64 // 0 for join
+	// accumulate marks instead a macro's own append to its result (map, filter: the loop
+	// step `@result + [x]`), which builds in place and is charged as a loop step.
+	accumulate bool
 }
 
 // chargedArg wraps such an argument.
@@ -105,7 +109,7 @@ func (a *chargedArg) Eval(act interpreter.Activation) ref.Val {
 	if a.charge.regexCost == 0 {
 		cost = sizeOf(v, m.left())
 	} else {
-		cost = regexCost(sizeOf(v, m.left()), a.charge.regexCost)
+		cost = regexCost(textLen(v), a.charge.regexCost)
 	}
 	if !m.charge(cost) {
 		return types.NewErr("%v", m.stopped)
@@ -118,6 +122,16 @@ func argCharges(a *cel.Ast) map[int64]argCharge {
 	out := map[int64]argCharge{}
 	var visit func(e ast.NavigableExpr)
 	visit = func(e ast.NavigableExpr) {
+		if e.Kind() == ast.ComprehensionKind {
+			accu := e.AsComprehension().AccuVar()
+			ast.PostOrderVisit(e.AsComprehension().LoopStep(), ast.NewExprVisitor(func(x ast.Expr) {
+				if x.Kind() == ast.CallKind && x.AsCall().FunctionName() == "_+_" {
+					if args := x.AsCall().Args(); len(args) == 2 && args[0].Kind() == ast.IdentKind && args[0].AsIdent() == accu {
+						out[x.ID()] = argCharge{accumulate: true}
+					}
+				}
+			}))
+		}
 		if e.Kind() == ast.CallKind {
 			c := e.AsCall()
 			args := c.Args()
@@ -145,6 +159,14 @@ func argCharges(a *cel.Ast) map[int64]argCharge {
 	return out
 }
 
+// textLen is the length in bytes of a string argument; 0 for anything else.
+func textLen(v ref.Val) uint64 {
+	if s, ok := v.(types.String); ok {
+		return uint64(len(s))
+	}
+	return 0
+}
+
 // regexCost is Kubernetes' cost of scanning a string of n bytes with a pattern of cost re.
 func regexCost(n uint64, re float64) uint64 {
 	return uint64(min(math.Ceil((1+float64(n))*0.1)*re, float64(math.MaxUint64/2)))
@@ -153,12 +175,16 @@ func regexCost(n uint64, re float64) uint64 {
 // sizeDecorator wraps the calls and arguments that are charged by size.
 func sizeDecorator(charges map[int64]argCharge) interpreter.InterpretableDecorator {
 	return func(i interpreter.Interpretable) (interpreter.Interpretable, error) {
-		if c, ok := charges[i.ID()]; ok {
+		if c, ok := charges[i.ID()]; ok && c.accumulate {
+			return i, nil
+		}
+		i, err := decorateCall(i)
+		if c, ok := charges[i.ID()]; ok && err == nil {
 			if _, isConst := i.(interpreter.InterpretableConst); !isConst {
 				return &chargedArg{Interpretable: i, charge: c}, nil
 			}
 		}
-		return decorateCall(i)
+		return i, err
 	}
 }
 
@@ -214,7 +240,7 @@ func costBefore(fn string, args []ref.Val, limit uint64) uint64 {
 		if len(args) < 2 {
 			return 0
 		}
-		return regexCost(sizeOf(args[0], limit), math.Max(math.Ceil(float64(sizeOf(args[1], limit))*0.25), 1))
+		return regexCost(textLen(args[0]), math.Max(math.Ceil(float64(textLen(args[1]))*0.25), 1))
 	case "replace":
 		return replaceSize(args, limit)
 	}
@@ -226,7 +252,7 @@ func costBefore(fn string, args []ref.Val, limit uint64) uint64 {
 	return n
 }
 
-// replaceSize is the length of s.replace(old, new[, n]).
+// replaceSize is the cost of the string s.replace(old, new[, n]) builds.
 func replaceSize(args []ref.Val, limit uint64) uint64 {
 	if len(args) < 3 {
 		return 0
@@ -244,23 +270,27 @@ func replaceSize(args []ref.Val, limit uint64) uint64 {
 		}
 	}
 	if len(repl) <= len(old) {
-		return uint64(len(s))
+		return textCost(len(s))
 	}
 	grow := uint64(len(repl) - len(old))
-	if count > 0 && grow > limit/count {
+	if count > 0 && grow > limit*10/count {
 		return limit + 1
 	}
-	return uint64(len(s)) + count*grow
+	return textCost(len(s) + int(count*grow))
 }
 
-// length is what a function's result costs to build: a unit per byte of a string or bytes,
-// per element of a list, per entry of a map, and one for anything else.
+// textCost is what a string or bytes of n bytes costs: a tenth of a unit per byte, as
+// Kubernetes charges for strings (common.StringTraversalCostFactor), and at least one.
+func textCost(n int) uint64 { return uint64(n+9)/10 + uint64(1-min(n, 1)) }
+
+// length is what a function's result costs to build: a tenth of a unit per byte of a string
+// or bytes, a unit per element of a list and per entry of a map, one for anything else.
 func length(v ref.Val) uint64 {
 	switch x := v.(type) {
 	case types.String:
-		return uint64(len(x))
+		return textCost(len(x))
 	case types.Bytes:
-		return uint64(len(x))
+		return textCost(len(x))
 	case traits.Sizer:
 		if n, ok := x.Size().(types.Int); ok && n > 0 {
 			return uint64(n)
@@ -269,8 +299,7 @@ func length(v ref.Val) uint64 {
 	return 1
 }
 
-// sizeOf is what a value holds: a unit per byte of a string or bytes, per element of a list
-// and per entry of a map, counted through nested values, and one for anything else. It
+// sizeOf is what a value holds, counted through nested values as length counts each. It
 // stops counting past limit.
 func sizeOf(v any, limit uint64) uint64 {
 	c := sizeCounter{limit: limit}
@@ -286,11 +315,11 @@ func (c *sizeCounter) walk(v any) {
 	}
 	switch x := v.(type) {
 	case types.String:
-		c.n += uint64(len(x))
+		c.n += textCost(len(x))
 	case string:
-		c.n += uint64(len(x))
+		c.n += textCost(len(x))
 	case types.Bytes:
-		c.n += uint64(len(x))
+		c.n += textCost(len(x))
 	case types.Int, types.Uint, types.Double, types.Bool, types.Null, int64, float64, bool, nil:
 		c.n++
 	case []any:

@@ -24,6 +24,8 @@ type Graph struct {
 	Checks []*Check
 	// Nodes in dependency order, declaration order breaking ties.
 	Nodes []*Node
+	// Reads are the resources that read objects the graph does not apply, in file order.
+	Reads []*Read
 	// Status computes the instance's status; nil when the graph has none.
 	Status *Tree
 	// Schemas typed the graph; the controller uses them for apply comparisons.
@@ -61,6 +63,9 @@ type Node struct {
 	Kind *schema.Kind
 	// Shared objects are one per namespace for every instance that renders them (parse.Resource).
 	Shared bool
+	// Recreate: an immutable-field refusal may be met by deleting and creating the object
+	// again (parse.Resource).
+	Recreate bool
 	// Deps are the ids whose observed objects this node's template or includeWhen read.
 	Deps []string
 	// Index is the node's position in the file.

@@ -74,7 +74,7 @@ func Load(file string, data []byte, opts ...Option) (*Graph, error) {
 		}
 		return nil, err
 	}
-	l := &loader{pg: pg, schemas: o.schemas}
+	l := &loader{pg: pg, schemas: o.schemas, readRes: splitReads(pg), costLimit: o.costLimit}
 	g := l.load(o)
 	if len(l.errs) > 0 {
 		return nil, l.errs
@@ -87,6 +87,13 @@ type loader struct {
 	schemas *schema.Set
 	errs    Errors
 	ids     map[string]bool
+
+	// Reads (read.go): the resources that read, their kinds by id, and the reads each var
+	// needs.
+	readRes   []parse.Resource
+	readIDs   map[string]*schema.Kind
+	varReads  map[string][]string
+	costLimit uint64
 }
 
 func (l *loader) errorf(pos parse.Pos, owner, path, expr, format string, args ...any) {
@@ -117,12 +124,14 @@ func (l *loader) load(o options) *Graph {
 	for _, v := range g.Vars {
 		g.vars[v.Name] = v
 	}
+	g.Reads = l.reads(env, g)
 
 	// 4. Checks.
 	for i, c := range pg.Checks {
 		owner := fmt.Sprintf("checks[%d]", i)
 		if e := l.boolExpr(env, c.Rule, owner, "rule"); e != nil {
 			l.noResourceRefs(e, "a check runs before anything is rendered")
+			l.noNamedReads(e)
 			g.Checks = append(g.Checks, &Check{Rule: e, Field: c.Field, Message: c.Message})
 		}
 	}
@@ -160,8 +169,8 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 	declTypes := []*apiservercel.DeclType{inst.Type, configType}
 	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
 	vars := []cel.Variable{
-		{Name: "schema", Type: inst.Type.CelType()},
-		{Name: "config", Type: configType.CelType()},
+		{Name: parse.NameSchema, Type: inst.Type.CelType()},
+		{Name: parse.NameConfig, Type: configType.CelType()},
 	}
 	for i, r := range l.pg.Resources {
 		if !seen[kinds[i].Type] {
@@ -170,6 +179,7 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 		}
 		vars = append(vars, cel.Variable{Name: r.ID, Type: kinds[i].Type.CelType()})
 	}
+	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
 	return cel.NewEnv(declTypes, vars, costLimit)
 }
 
@@ -205,9 +215,9 @@ func (l *loader) nodes(env *cel.Env, kinds []*schema.Kind) []*Node {
 // status compiles the status tree, whose expressions also see ready.<id> and errors.
 func (l *loader) status(env *cel.Env, inst *schema.Kind) *Tree {
 	pg := l.pg
-	statusVars := []cel.Variable{{Name: "errors", Type: types.NewListType(types.StringType)}}
+	statusVars := []cel.Variable{{Name: parse.NameErrors, Type: types.NewListType(types.StringType)}}
 	for _, r := range pg.Resources {
-		statusVars = append(statusVars, cel.Variable{Name: "ready." + r.ID, Type: types.BoolType})
+		statusVars = append(statusVars, cel.Variable{Name: parse.NameReady + "." + r.ID, Type: types.BoolType})
 	}
 	senv, err := env.Extend(statusVars...)
 	if err != nil {
@@ -320,7 +330,7 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 				continue // reported with its position when the var is compiled
 			}
 			for _, r := range refs {
-				if name, ok := strings.CutPrefix(r, "vars."); ok && !strings.Contains(name, ".") {
+				if name, ok := strings.CutPrefix(r, parse.NameVars+"."); ok && !strings.Contains(name, ".") {
 					deps[v.Name] = append(deps[v.Name], name)
 				}
 			}
@@ -331,19 +341,19 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 		var ce *CycleError
 		errors.As(err, &ce)
 		v := byName[ce.Cycle[0]]
-		l.errorf(v.Pos, "vars."+v.Name, "", "", "%v", err)
+		l.errorf(v.Pos, parse.NameVars+"."+v.Name, "", "", "%v", err)
 		return env, nil
 	}
 	var out []*Var
 	for _, name := range ordered {
 		v := byName[name]
-		t := l.tree(env, v.Value, nil, "vars."+name, "")
+		t := l.tree(env, v.Value, nil, parse.NameVars+"."+name, "")
 		for _, e := range exprs(t) {
 			l.noResourceRefs(e, "vars are computed before any object is observed; read observed objects in templates, readyWhen or status")
 		}
-		next, err := env.Extend(cel.Variable{Name: "vars." + name, Type: treeType(t)})
+		next, err := env.Extend(cel.Variable{Name: parse.NameVars + "." + name, Type: treeType(t)})
 		if err != nil {
-			l.errorf(v.Pos, "vars."+name, "", "", "%v", err)
+			l.errorf(v.Pos, parse.NameVars+"."+name, "", "", "%v", err)
 			continue
 		}
 		env = next
@@ -363,7 +373,7 @@ func (l *loader) noResourceRefs(e *Expr, why string) {
 // node compiles one resource.
 func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int) *Node {
 	owner := "resource " + r.ID
-	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared}
+	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared, Recreate: r.Recreate}
 	for i, v := range r.IncludeWhen {
 		if e := l.boolExpr(env, v, owner, fmt.Sprintf("includeWhen[%d]", i)); e != nil {
 			n.IncludeWhen = append(n.IncludeWhen, e)
@@ -386,6 +396,7 @@ func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int)
 			}
 		}
 	}
+	l.readDeps(all, deps)
 	for d := range deps {
 		n.Deps = append(n.Deps, d)
 	}

@@ -117,7 +117,12 @@ func Observed(dir string, g *graph.Graph) (map[string]map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj, err := observedObject(path, id, g)
+		var obj map[string]any
+		if rd, isRead := g.Read(id); isRead {
+			obj, err = observedRead(path, rd, g)
+		} else {
+			obj, err = observedObject(path, id, g)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +138,8 @@ func observedID(path, name string, isDir bool, g *graph.Graph) (string, error) {
 		return "", fmt.Errorf("%s: expected only <node id>.yaml files in %s", path, filepath.Dir(path))
 	}
 	id := strings.TrimSuffix(name, ext)
-	if _, ok := g.Node(id); !ok {
+	_, isRead := g.Read(id) // a read: the object, or a List for a collection
+	if _, ok := g.Node(id); !ok && !isRead {
 		return "", fmt.Errorf("%s: the graph has no node %q; its nodes: %s", path, id, strings.Join(nodeIDs(g), ", "))
 	}
 	return id, nil
@@ -156,6 +162,48 @@ func observedObject(path, id string, g *graph.Graph) (map[string]any, error) {
 	}
 	if err := g.Schemas.Validate(obj); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return obj, nil
+}
+
+// observedRead reads what was observed for a read: the object of a read by name, or a List
+// of the collection's items (apiVersion and kind of each may be left out).
+func observedRead(path string, rd *graph.Read, g *graph.Graph) (map[string]any, error) {
+	obj, err := ReadObject(path)
+	if err != nil {
+		return nil, err
+	}
+	gvk := rd.Kind.GVK
+	objs := []map[string]any{obj}
+	if rd.Collection() {
+		if k, _ := obj["kind"].(string); k != "List" {
+			return nil, fmt.Errorf("%s: read %s is a collection: expected a List (kind: List, items: [...])", path, rd.ID)
+		}
+		items, ok := obj["items"].([]any)
+		if !ok && obj["items"] != nil {
+			return nil, fmt.Errorf("%s: items: expected a list", path)
+		}
+		objs = objs[:0]
+		for i, it := range items {
+			m, ok := it.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("%s: items[%d]: expected an object", path, i)
+			}
+			objs = append(objs, m)
+		}
+	}
+	for i, o := range objs {
+		for _, f := range [][2]string{{"apiVersion", gvk.GroupVersion().String()}, {"kind", gvk.Kind}} {
+			got, set := o[f[0]]
+			if !set {
+				o[f[0]] = f[1]
+			} else if got != f[1] {
+				return nil, fmt.Errorf("%s: object %d: %s is %v, but read %s reads %s %s", path, i, f[0], got, rd.ID, gvk.GroupVersion(), gvk.Kind)
+			}
+		}
+		if err := g.Schemas.Validate(o); err != nil {
+			return nil, fmt.Errorf("%s: object %d: %w", path, i, err)
+		}
 	}
 	return obj, nil
 }

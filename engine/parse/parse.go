@@ -15,9 +15,6 @@ const (
 	KindName   = "ResourceGraph"
 )
 
-// Reserved names are the variables every expression sees; no id or var may take them.
-var Reserved = map[string]bool{"schema": true, "config": true, "vars": true, "ready": true, "errors": true}
-
 // CEL's reserved words cannot name a variable either.
 var celReserved = map[string]bool{
 	"as": true, "break": true, "const": true, "continue": true, "else": true, "false": true,
@@ -194,7 +191,7 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		k, v := n.Content[i], n.Content[i+1]
 		path := "spec.config." + k.Value
 		p.checkName(k, path, k.Value, "config key")
-		f := p.fields(v, path, "type", "default", "env", "description")
+		f := p.fields(v, path, "type", "default", "env", "enum", "description")
 		if f == nil {
 			continue
 		}
@@ -223,10 +220,30 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		if e, ok := f["env"]; ok {
 			c.Env = p.str(e, path+".env")
 		}
+		if e, ok := f["enum"]; ok {
+			c.Enum = p.enum(e, path+".enum", c)
+		}
 		if d, ok := f["description"]; ok {
 			c.Description = p.str(d, path+".description")
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// enum reads a config key's allowed values: strings, its default among them.
+func (p *parser) enum(n *yaml.Node, path string, c ConfigKey) []string {
+	n = resolve(n)
+	if c.Type != "string" || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, path, "enum: expected a non-empty list of strings, on a string key")
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		out = append(out, p.str(item, fmt.Sprintf("%s[%d]", path, i)))
+	}
+	if d, _ := c.Default.(string); d != "" && !slices.Contains(out, d) {
+		p.errorf(n, path, "the default %q is not one of the enum's values", d)
 	}
 	return out
 }
@@ -299,7 +316,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "shared", "includeWhen", "readyWhen", "template")
+		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template", "read")
 		if f == nil {
 			continue
 		}
@@ -315,27 +332,36 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		} else {
 			p.errorf(item, path, "a resource needs an id")
 		}
-		if sh, ok := f["shared"]; ok {
-			v := p.value(sh, path+".shared")
-			b, isBool := v.Scalar.(bool)
-			if v.Kind != Literal || !isBool {
-				p.errorf(sh, path+".shared", "expected true or false")
-			}
-			r.Shared = b
-		}
+		r.Shared = p.flag(f["shared"], path+".shared")
+		r.Recreate = p.flag(f["recreate"], path+".recreate")
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")
-		if t, ok := f["template"]; ok {
+		if _, ok := f["read"]; ok {
+			p.readResource(f, &r, path)
+		} else if t, ok := f["template"]; ok {
 			r.Template = p.value(t, path+".template")
 			if r.Template.Kind != Map {
 				p.errorf(t, path+".template", "expected an object template (a mapping with apiVersion and kind)")
 			}
 		} else {
-			p.errorf(item, path, "a resource needs a template")
+			p.errorf(item, path, "a resource needs a template (or a read)")
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// flag reads an optional literal true or false.
+func (p *parser) flag(n *yaml.Node, path string) bool {
+	if n == nil {
+		return false
+	}
+	v := p.value(n, path)
+	b, isBool := v.Scalar.(bool)
+	if v.Kind != Literal || !isBool {
+		p.errorf(n, path, "expected true or false")
+	}
+	return b
 }
 
 func (p *parser) exprList(n *yaml.Node, path string) []*Value {
@@ -369,7 +395,7 @@ func (p *parser) checkName(n *yaml.Node, path, name, what string) {
 	switch {
 	case !lowerCamel.MatchString(name):
 		p.errorf(n, path, "%s %q: must be lowerCamelCase letters and digits (a CEL identifier)", what, name)
-	case Reserved[name] || celReserved[name]:
+	case IsBuiltin(name) || celReserved[name]:
 		p.errorf(n, path, "%s %q: the name is reserved", what, name)
 	}
 }

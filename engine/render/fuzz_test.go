@@ -21,7 +21,6 @@ import (
 	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/render"
-	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -81,11 +80,7 @@ type mcpServerFuzz struct {
 }
 
 func newMCPServerFuzz(t testing.TB) *mcpServerFuzz {
-	set, err := schema.Builtin()
-	require.NoError(t, err)
-	_, err = set.AddCRD(crd.MCPServer, crd.MCPServerFile)
-	require.NoError(t, err)
-	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
+	g, err := templates.LoadMCPServer()
 	require.NoError(t, err)
 
 	var c apiextensionsv1.CustomResourceDefinition

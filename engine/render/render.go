@@ -71,7 +71,8 @@ type Result struct {
 	// from it too.
 	Budget *cel.Budget
 
-	vars *varState
+	vars  *varState
+	reads *readState
 }
 
 // varState is the vars of one render, each computed when an expression first reads it.
@@ -157,6 +158,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		res:    res,
 	}
 	res.Vars = res.vars.values
+	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
 	r := &evaluator{
 		ctx:    ctx,
 		budget: res.Budget,
@@ -165,9 +167,12 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 			config:   cfg,
 			vars:     res.Vars,
 			observed: in.Observed,
+			reads:    res.reads.values,
 		},
 		vars: res.vars,
 	}
+
+	readStates := r.resolveReads(g, in, res)
 
 	// 2. Checks: a failed one means the instance cannot work; render nothing.
 	for _, c := range g.Checks {
@@ -194,6 +199,9 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	// 3. Nodes in dependency order.
 	states := make(map[string]State, len(g.Nodes))
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
+	for id, st := range readStates {
+		states[id] = st
+	}
 	for _, n := range g.Nodes {
 		out := r.node(n, states, namespace, in, g)
 		states[n.ID] = out.State
@@ -229,6 +237,7 @@ func statusEvaluator(ctx context.Context, in Input, res *Result, ready map[strin
 			config:   res.Config,
 			vars:     res.Vars,
 			observed: in.Observed,
+			reads:    res.reads.valueMap(),
 			ready:    ready,
 			errors:   errs,
 			status:   true,
@@ -251,8 +260,8 @@ func (r *evaluator) node(n *graph.Node, states map[string]State, namespace strin
 		}
 	}
 	for _, d := range n.Deps {
-		if in.Observed[d] == nil {
-			out.State, out.Reason = Waiting, "waiting for "+d+" to be observed"
+		if !r.present(d, in) {
+			out.State, out.Reason = Waiting, r.waitingFor(d)
 			return out
 		}
 	}
@@ -306,7 +315,9 @@ func (r *evaluator) ensureVar(name string) error {
 	switch {
 	case err != nil:
 		vs.errs[name] = err
-		vs.res.Errors = append(vs.res.Errors, err.Error())
+		if !errors.Is(err, ErrPending) { // a var reading a read that is not there waits
+			vs.res.Errors = append(vs.res.Errors, err.Error())
+		}
 		return err
 	case present:
 		vs.values[name] = val
@@ -419,14 +430,16 @@ var ErrPending = errors.New("waiting for data")
 
 func (r *evaluator) run(e *graph.Expr) (ref.Val, error) {
 	for _, ref := range e.Refs {
-		if name, ok := strings.CutPrefix(ref, "vars."); ok {
-			if err := r.ensureVar(name); err != nil {
+		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
+			if err := r.ensureVar(name); errors.Is(err, ErrPending) {
+				return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
+			} else if err != nil {
 				return nil, &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 			}
 		}
 	}
 	for _, ref := range e.Refs {
-		if !builtinName(ref) && r.scope.observed[ref] == nil {
+		if _, read := r.scope.reads[ref]; !parse.IsBuiltin(ref) && !read && r.scope.observed[ref] == nil {
 			return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
 		}
 	}
@@ -435,13 +448,6 @@ func (r *evaluator) run(e *graph.Expr) (ref.Val, error) {
 		return nil, &EvalError{Expr: e, Err: err}
 	}
 	return v, nil
-}
-
-// builtinName reports whether a variable is one every expression has, as opposed to a
-// resource id.
-func builtinName(name string) bool {
-	return name == "schema" || name == "config" || name == "errors" ||
-		strings.HasPrefix(name, "vars.") || strings.HasPrefix(name, "ready.")
 }
 
 // format prints one value embedded in a string template.
