@@ -135,6 +135,12 @@ func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	runOperator(t, g, config)
 }
 
+// startOperatorIn is startOperator watching only the given namespaces.
+func startOperatorIn(t *testing.T, g *graph.Graph, config map[string]any, namespaces ...string) {
+	t.Helper()
+	runOperatorWith(t, cp.OperatorConfig(), g, config, namespaces...)
+}
+
 // runOperator runs the reconciler in this process, as the operator user, until stop is
 // called or the test ends.
 func runOperator(t *testing.T, g *graph.Graph, config map[string]any) (stop func()) {
@@ -143,14 +149,23 @@ func runOperator(t *testing.T, g *graph.Graph, config map[string]any) (stop func
 }
 
 // runOperatorWith is runOperator with the operator's rest.Config (a proxy's, say).
-func runOperatorWith(t *testing.T, cfg *rest.Config, g *graph.Graph, config map[string]any) (stop func()) {
+// It watches only the given namespaces, all when none are given.
+func runOperatorWith(t *testing.T, cfg *rest.Config, g *graph.Graph, config map[string]any, namespaces ...string) (stop func()) {
 	t.Helper()
 	leastPrivilege(t)
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
+	base := cache.Options{}
+	if len(namespaces) > 0 {
+		base.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			base.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	cfg.QPS, cfg.Burst = 200, 400 // loom operator's defaults (--kube-api-qps, --kube-api-burst)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(g, scheme, cache.Options{}),
+		Cache:                  controllers.CacheOptions(g, scheme, base),
 		Client:                 controllers.ClientOptions(client.Options{}),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

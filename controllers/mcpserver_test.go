@@ -21,10 +21,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	engineschema "github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -39,11 +37,7 @@ var mcpConfig = map[string]any{"gatewayProxyImage": "ghcr.io/loom-mcp/mcp-gatewa
 
 func mcpGraph(t *testing.T) *graph.Graph {
 	t.Helper()
-	s, err := engineschema.Builtin()
-	require.NoError(t, err)
-	_, err = s.AddCRD(crd.MCPServer, "config/crd")
-	require.NoError(t, err)
-	g, err := graph.Load("templates/mcpserver.yaml", templates.MCPServer, graph.WithSchemas(s))
+	g, err := templates.LoadMCPServer()
 	require.NoError(t, err)
 	return g
 }
@@ -71,7 +65,7 @@ func readyAt(obj *unstructured.Unstructured) bool {
 }
 
 func TestMCPServerExamples(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	startOperator(t, mcpGraph(t), mcpConfig)
 	d := adminDynamic(t)
 	ctx := context.Background()
@@ -209,7 +203,7 @@ func fleet(t *testing.T, d dynamic.Interface, ns string, n int) []string {
 // TestIdleCostsNothing: with 20 Ready MCPServers and nothing changing, the operator makes
 // no write and no GET for 30 s, counted from the API server's audit log of its user.
 func TestIdleCostsNothing(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	startOperator(t, mcpGraph(t), mcpConfig)
 	d := adminDynamic(t)
 	ns := "idle"
@@ -288,7 +282,7 @@ func startOperatorProcess(t *testing.T, bin string, flags ...string) *exec.Cmd {
 // TestKilledMidConvergence: SIGKILL the operator while a fleet converges, start it again,
 // and every server converges with exactly one object per rendered node and no orphans.
 func TestKilledMidConvergence(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	bin := loomBinary(t)
 	d := adminDynamic(t)
 	ctx := context.Background()

@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -52,7 +51,7 @@ func foreignDeployment(ns, name string) *unstructured.Unstructured {
 // made is used as it is; of two servers rendering the same Deployment, the first keeps it
 // and the second reports the holder, with no write to the object either way.
 func TestOwnership(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	d := adminDynamic(t)
 	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
@@ -169,7 +168,7 @@ var rsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: 
 // added, and, as loom's template equals what is there, no new ReplicaSet (no Pod
 // restarted).
 func TestAdoption(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	d := adminDynamic(t)
 	ctx := context.Background()
 	ns := "adoption"

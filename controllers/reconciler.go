@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -35,6 +34,7 @@ type reconciler struct {
 	recorder record.EventRecorder
 	now      func() time.Time
 	log      logr.Logger
+	reads    *readWatch // reads.go
 }
 
 // pass is what one reconcile of one instance reads, renders and does. Phase 2 (observe)
@@ -76,6 +76,13 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.observe(ctx, p); err != nil {
 		return ctrl.Result{}, err
 	}
+	reads := map[string]*unstructured.Unstructured{}
+	if err := r.reads.observe(ctx, r.reader, inst, r.config, reads); err != nil {
+		return ctrl.Result{}, err
+	}
+	for id, obj := range reads {
+		p.observed[id] = obj.Object
+	}
 
 	// 3. Render, apply and render again: an apply's result is observed data that nodes
 	// waiting on it can render from in the same pass.
@@ -87,7 +94,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	for _, e := range p.errs {
 		errs = append(errs, e.Error())
 	}
-	rep, err := readiness.Evaluate(ctx, r.graph, p.in, p.res, readiness.Options{Now: r.now(), Errors: errs})
+	rep, err := render.Status(ctx, r.graph, p.in, p.res, render.StatusOptions{Now: r.now(), Errors: errs})
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -186,7 +193,7 @@ func (r *reconciler) childKinds() []schema.GroupVersionKind {
 func (r *reconciler) converge(ctx context.Context, p *pass) {
 	p.res = &render.Result{}
 	for round := 0; ; round++ {
-		res, err := render.Render(ctx, r.graph, p.in)
+		res, err := r.render(ctx, p.in)
 		if err != nil {
 			p.res = &render.Result{}
 			p.errs = append(p.errs, err)
@@ -234,6 +241,7 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 	wg.Wait()
 	for i, n := range batch {
 		p.applied[n.ID] = true
+		r.recordApply(n.Object, results[i], errs[i])
 		if errs[i] != nil {
 			p.errs = append(p.errs, errs[i])
 			continue
@@ -265,6 +273,7 @@ func (r *reconciler) prune(ctx context.Context, p *pass) {
 			continue
 		}
 		ch, err := r.applier.prune(ctx, id, obj)
+		r.recordApply(obj.Object, ch, err)
 		if err != nil {
 			p.errs = append(p.errs, err)
 			continue
@@ -278,7 +287,7 @@ func (r *reconciler) prune(ctx context.Context, p *pass) {
 
 func failed(res *render.Result) bool {
 	for _, n := range res.Nodes {
-		if n.State == render.Failed {
+		if n.State == render.Error {
 			return true
 		}
 	}

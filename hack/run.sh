@@ -34,7 +34,7 @@ else
 	say "skipped the CRD: config/crd has no manifests yet"
 fi
 if k get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
-	k wait --for condition=Established crd/mcpservers.mcpruntime.org --timeout 30s
+	k wait --for condition=Established crd --all --timeout 30s
 fi
 
 # 3. The operator, as the control plane's operator user (cluster-admin through its binding).
@@ -67,6 +67,13 @@ if [[ -n ${watch:-} ]]; then
 	kill "$watch" 2>/dev/null || true
 	wait "$watch" 2>/dev/null || true
 	k get mcpservers -A
+	# The grant and the session of examples/ took effect: they are in payments' policy.
+	if k get configmap payments-gateway-policy >/dev/null 2>&1; then
+		k get mcpaccessgrants,mcpagentsessions -A
+		say "payments' gateway policy (ConfigMap payments-gateway-policy), with its grants and sessions:"
+		k get configmap payments-gateway-policy -o jsonpath='{.data.policy\.json}'
+		echo
+	fi
 fi
 if ! kill -0 "$operator" 2>/dev/null; then
 	say "the operator exited; the end of $log:"

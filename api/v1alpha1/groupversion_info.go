@@ -12,12 +12,13 @@ var GroupVersion = schema.GroupVersion{Group: "mcpruntime.org", Version: "v1alph
 var (
 	// SchemeBuilder collects the functions that register this package's types.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
-	// AddToScheme registers MCPServer and MCPServerList with a scheme.
+	// AddToScheme registers MCPServer, MCPAccessGrant and MCPAgentSession (and their lists).
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &MCPServer{}, &MCPServerList{})
+	s.AddKnownTypes(GroupVersion, &MCPServer{}, &MCPServerList{},
+		&MCPAccessGrant{}, &MCPAccessGrantList{}, &MCPAgentSession{}, &MCPAgentSessionList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -41,7 +41,8 @@ func TestValidateAccepts(t *testing.T) {
 	cmd := newValidateCmd()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
-	cmd.SetArgs([]string{"../../templates/mcpserver.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpservers.yaml"})
+	cmd.SetArgs([]string{"../../templates/mcpserver.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpservers.yaml",
+		"--crd", "../../config/crd/mcpruntime.org_mcpaccessgrants.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpagentsessions.yaml"})
 	require.NoError(t, cmd.Execute())
 	assert.Contains(t, out.String(), "ok: 7 resources")
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/loom-mcp/loom/engine/cel"
 	"github.com/loom-mcp/loom/engine/parse"
@@ -23,12 +24,16 @@ type Graph struct {
 	Checks []*Check
 	// Nodes in dependency order, declaration order breaking ties.
 	Nodes []*Node
+	// Reads are the resources that read objects the graph does not apply, in file order.
+	Reads []*Read
 	// Status computes the instance's status; nil when the graph has none.
 	Status *Tree
 	// Schemas typed the graph; the controller uses them for apply comparisons.
 	Schemas *schema.Set
 	// CostBudget bounds the CEL cost of one render plus its status evaluation.
 	CostBudget uint64
+	// RenderTimeout bounds the time of one render, and of its status evaluation.
+	RenderTimeout time.Duration
 
 	vars map[string]*Var
 }

@@ -22,8 +22,7 @@ spec:
 `
 
 func TestLoadSample(t *testing.T) {
-	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(enginetest.Schemas(t)))
-	require.NoError(t, err)
+	g := enginetest.LoadGraph(t, enginetest.SampleGraph(), enginetest.Schemas(t))
 	var ids []string
 	for _, n := range g.Nodes {
 		ids = append(ids, n.ID)

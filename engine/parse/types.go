@@ -74,9 +74,10 @@ type TypeRef struct {
 // ConfigKey declares one key of the operator configuration, the `config` variable.
 type ConfigKey struct {
 	Name        string
-	Type        string // string, boolean or integer
-	Default     any    // of Type; the zero value when not given
-	Env         string // the operator's environment variable that sets it, if any
+	Type        string   // string, boolean or integer
+	Default     any      // of Type; the zero value when not given
+	Env         string   // the operator's environment variable that sets it, if any
+	Enum        []string // for a string: the only values allowed, if given
 	Description string
 	Pos         Pos
 }
@@ -112,6 +113,8 @@ type Resource struct {
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
 	Template    *Value   // a Map
+	// Read, instead of Template, makes the resource read objects the graph does not apply.
+	Read *Read
 }
 
 // Error is a problem a person must fix in a graph file.

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/interpreter"
+	"github.com/loom-mcp/loom/engine/parse"
 )
 
 // scope is what expressions see: one per render, passed to every program as its
@@ -13,6 +14,7 @@ type scope struct {
 	config   map[string]any
 	vars     map[string]any
 	observed map[string]map[string]any
+	reads    map[string]any // resolved reads (read.go), by id
 	// Status only.
 	ready  map[string]bool
 	errors []string
@@ -23,19 +25,22 @@ var _ interpreter.Activation = (*scope)(nil)
 
 func (s *scope) ResolveName(name string) (any, bool) {
 	switch name {
-	case "schema":
+	case parse.NameSchema:
 		return s.instance, true
-	case "config":
+	case parse.NameConfig:
 		return s.config, true
-	case "errors":
+	case parse.NameErrors:
 		return s.errors, s.status
 	}
-	if rest, ok := strings.CutPrefix(name, "vars."); ok {
+	if rest, ok := strings.CutPrefix(name, parse.NameVars+"."); ok {
 		v, ok := s.vars[rest]
 		return v, ok
 	}
-	if rest, ok := strings.CutPrefix(name, "ready."); ok && s.status {
+	if rest, ok := strings.CutPrefix(name, parse.NameReady+"."); ok && s.status {
 		return s.ready[rest], true
+	}
+	if v, ok := s.reads[name]; ok {
+		return v, true
 	}
 	o, ok := s.observed[name]
 	return o, ok && o != nil
