@@ -108,30 +108,57 @@ func TestFaultFlakyNetwork(t *testing.T) {
 	t.Logf("the proxy's requests: %v", proxy.Counts())
 }
 
-// TestFaultOperatorKilled SIGKILLs the operator at 10 random points of a convergence, and
-// starts it again after each.
+// TestFaultOperatorKilled SIGKILLs the operator at 10 random points of a convergence: each
+// time after a random number (1 to 15) of its writes since it started, then starts it again.
+// Until the last start it is held to 10 requests a second, so that the kills land while the
+// fleet converges; the last runs at full speed.
 func TestFaultOperatorKilled(t *testing.T) {
 	installCRD(t, crd.MCPServer)
 	bin := loomBinary(t)
 	d := adminDynamic(t)
 	ns := "fault-killed"
 	rng := rand.New(rand.NewSource(7))
+	slow := []string{"--kube-api-qps", "10", "--kube-api-burst", "10"}
 	begin := time.Now()
-	op := startOperatorProcess(t, bin)
+	started := time.Now()
+	op := startOperatorProcess(t, bin, slow...)
 	names := startConverging(t, d, ns, faultFleet)
+	var kills []string
 	for i := 0; i < 10; i++ {
-		time.Sleep(time.Duration(200+rng.Intn(1300)) * time.Millisecond)
+		k := 1 + rng.Intn(15)
+		require.Eventually(t, func() bool { return writesSince(t, started) >= k }, 60*time.Second, 20*time.Millisecond, "the operator wrote nothing")
 		require.NoError(t, syscall.Kill(-op.Process.Pid, syscall.SIGKILL))
 		_ = op.Wait()
-		op = startOperatorProcess(t, bin)
+		kills = append(kills, fmt.Sprintf("%d writes (%d Ready)", k, countReady(d, ns, names)))
+		started = time.Now()
+		if i < 9 {
+			op = startOperatorProcess(t, bin, slow...)
+		}
 	}
+	t.Logf("killed after %s", strings.Join(kills, ", "))
+	startOperatorProcess(t, bin)
+	converged(t, d, ns, names, begin, "the operator SIGKILLed at 10 random points")
+}
+
+// writesSince counts the operator's writes since since, from the audit log.
+func writesSince(t *testing.T, since time.Time) int {
+	reqs, err := cp.Audit.Requests(since)
+	require.NoError(t, err)
+	n := 0
+	for _, r := range reqs {
+		if r.Verb == "patch" || r.Verb == "create" || r.Verb == "delete" {
+			n++
+		}
+	}
+	return n
+}
+
+func countReady(d dynamic.Interface, ns string, names []string) int {
 	ready := 0
 	for _, name := range names {
 		if obj, err := d.Resource(mcpGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{}); err == nil && readyAt(obj) {
 			ready++
 		}
 	}
-	t.Logf("after the 10th kill, %d of %d servers Ready", ready, len(names))
-	converged(t, d, ns, names, begin, "the operator SIGKILLed at 10 random points")
+	return ready
 }
-

@@ -252,13 +252,13 @@ func loomBinary(t *testing.T) string {
 	return out
 }
 
-// startOperatorProcess runs `loom operator` as a child process and returns it.
-func startOperatorProcess(t *testing.T, bin string) *exec.Cmd {
+// startOperatorProcess runs `loom operator` as a child process, with more flags, and returns it.
+func startOperatorProcess(t *testing.T, bin string, flags ...string) *exec.Cmd {
 	t.Helper()
 	leastPrivilege(t)
-	cmd := exec.Command(bin, "operator", "--kubeconfig", cp.OperatorKubeconfig,
+	cmd := exec.Command(bin, append([]string{"operator", "--kubeconfig", cp.OperatorKubeconfig,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-		"--set", "gatewayProxyImage=ghcr.io/loom-mcp/mcp-gateway:1.0.0")
+		"--set", "gatewayProxyImage=ghcr.io/loom-mcp/mcp-gateway:1.0.0"}, flags...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logPath := filepath.Join(t.TempDir(), "operator.log")
 	logs, err := os.Create(logPath)
@@ -270,8 +270,8 @@ func startOperatorProcess(t *testing.T, bin string) *exec.Cmd {
 		_ = cmd.Wait()
 		if t.Failed() {
 			data, _ := os.ReadFile(logPath)
-			if len(data) > 4000 {
-				data = data[len(data)-4000:]
+			if len(data) > 1500 {
+				data = data[len(data)-1500:]
 			}
 			t.Logf("the operator's log (pid %d) ends:\n%s", cmd.Process.Pid, data)
 		}
