@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,10 +31,10 @@ var mcpGVR = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1al
 // TestOperatorNamespaces runs `loom operator --namespaces team-a,team-b` on a real control
 // plane as a user that holds nothing but what `loom rbac --namespaces team-a,team-b`
 // printed: the server in team-a goes Ready, the one in an unlisted namespace is never
-// touched (no status, no object beside it), and the operator cannot even list servers
-// cluster-wide.
+// touched (no status, no object beside it, no request of the operator names its namespace),
+// and the operator cannot even list servers cluster-wide.
 func TestOperatorNamespaces(t *testing.T) {
-	cp, err := controlplane.Start(context.Background())
+	cp, err := controlplane.Start(context.Background(), controlplane.WithAuditLog())
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, cp.Stop()) })
 	ctx := context.Background()
@@ -63,11 +64,25 @@ func TestOperatorNamespaces(t *testing.T) {
 	// The server outside the list is created first, so the operator has every chance to
 	// touch it before the listed one goes Ready.
 	outside := createExample(t, admin, "elsewhere")
+	started := time.Now()
 	stopOperator := runOperatorCmd(t, "--kubeconfig", cp.OperatorKubeconfig, "--namespaces", "team-a,team-b",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
 	createExample(t, admin, "team-a")
 	waitReady(t, admin, "team-a", "weather")
 	require.NoError(t, stopOperator())
+
+	// Every request the operator made about an object named a listed namespace.
+	reqs, err := cp.Audit.Requests(started)
+	require.NoError(t, err)
+	byNamespace := map[string]int{}
+	for _, r := range reqs {
+		if !strings.HasPrefix(r.Resource, "/") { // not discovery
+			byNamespace[r.Namespace]++
+			assert.Contains(t, []string{"team-a", "team-b"}, r.Namespace, "the operator's %s %s/%s", r.Key(), r.Namespace, r.Name)
+		}
+	}
+	assert.NotZero(t, byNamespace["team-a"], "no request of the operator in team-a")
+	t.Logf("the operator's requests on objects, by namespace: %v", byNamespace)
 
 	got, err := admin.Resource(mcpGVR).Namespace("elsewhere").Get(ctx, "weather", metav1.GetOptions{})
 	require.NoError(t, err)

@@ -85,6 +85,7 @@ func TestPolicy(t *testing.T) {
 			"analytics":          map[string]any{"apiKeySecretRef": map[string]any{"name": "mcp-analytics", "key": "key"}},
 		}},
 		{name: "no-references", namespace: "default", spec: map[string]any{}},
+		{name: "empty-pull-secret", namespace: "default", spec: map[string]any{"imagePullSecrets": []any{""}}},
 		{name: "secret-env", namespace: "default", spec: map[string]any{
 			"secretEnvVars": []any{map[string]any{"name": "TOKEN", "secretKeyRef": map[string]any{"name": "cluster-admin-token", "key": "token"}}},
 		}, refused: "spec references Secret(s) cluster-admin-token that the platform does not allow in namespace default"},
