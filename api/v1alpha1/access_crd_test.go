@@ -80,6 +80,14 @@ toolRules:
 		{"grant rule empty name", "MCPAccessGrant", "serverRef: {name: weather}\ntoolRules: [{name: '', decision: allow}]", "spec.toolRules[0].name: Invalid value"},
 		{"grant duplicate rule", "MCPAccessGrant", "serverRef: {name: weather}\ntoolRules: [{name: a, decision: allow}, {name: a, decision: deny}]", "Duplicate value"},
 		{"grant team with space", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: 'pay ments'}", "without whitespace"},
+		{"grant team with a tab", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: \"pay\\tments\"}", "without whitespace"},
+		{"grant team too long", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: " + strings.Repeat("t", 129) + "}", "at most 128 characters"},
+		// MCP Runtime's team ID rule: a blank one is unset, and only spaces, tabs and line
+		// breaks count as whitespace.
+		{"grant blank team", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: '   '}", ""},
+		{"grant team of 129 spaces", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: '" + strings.Repeat(" ", 129) + "'}", ""},
+		{"grant team with a vertical tab", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: \"pay\\vments\"}", ""},
+		{"grant team of 128 characters", "MCPAccessGrant", "serverRef: {name: weather}\nsubject: {teamID: " + strings.Repeat("t", 128) + "}", ""},
 		{"session minimal", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {agentID: planner}", ""},
 		{"session full", "MCPAgentSession", `
 serverRef: {name: weather, namespace: tools}
@@ -92,6 +100,8 @@ policyVersion: v1`, ""},
 		{"session team only", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {teamID: payments}", ""},
 		{"session empty subject", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {}", "one of subject.humanID, subject.agentID or subject.teamID is required"},
 		{"session empty ids", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {humanID: '', teamID: ''}", "one of subject.humanID"},
+		{"session human and a blank team", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {humanID: a, teamID: ' '}", ""},
+		{"session token ref with an empty name", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {humanID: a}\nupstreamTokenSecretRef: {name: '', key: k}", "upstreamTokenSecretRef.name: Invalid value"},
 		{"session token ref without key", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {humanID: a}\nupstreamTokenSecretRef: {name: tokens}", "upstreamTokenSecretRef.key: Required value"},
 		{"session bad time", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {humanID: a}\nexpiresAt: tomorrow", "spec.expiresAt"},
 		{"session unknown trust", "MCPAgentSession", "serverRef: {name: weather}\nsubject: {humanID: a}\nconsentedTrust: max", "spec.consentedTrust: Unsupported value"},

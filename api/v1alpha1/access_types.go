@@ -109,7 +109,7 @@ type MCPAgentSessionList struct {
 }
 
 // MCPAgentSessionSpec is one consented agent session.
-// +kubebuilder:validation:XValidation:rule="self.subject.?humanID.orValue(”) != ” || self.subject.?agentID.orValue(”) != ” || self.subject.?teamID.orValue(”) != ”",message="one of subject.humanID, subject.agentID or subject.teamID is required",fieldPath=".subject"
+// +kubebuilder:validation:XValidation:rule="(has(self.subject.humanID) && self.subject.humanID.size() > 0) || (has(self.subject.agentID) && self.subject.agentID.size() > 0) || (has(self.subject.teamID) && self.subject.teamID.size() > 0)",message="one of subject.humanID, subject.agentID or subject.teamID is required",fieldPath=".subject"
 type MCPAgentSessionSpec struct {
 	// +required
 	ServerRef ServerRef `json:"serverRef"`
@@ -147,8 +147,10 @@ type Subject struct {
 	HumanID string `json:"humanID,omitempty"`
 	// +optional
 	AgentID string `json:"agentID,omitempty"`
-	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:space:]]')",message="subject.teamID must be a stable identifier without whitespace"
+	// TeamID follows MCP Runtime's rule for team IDs, as spec.teamID of an MCPServer does:
+	// no space, tab or line break and at most 128 characters, unless it is blank.
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || !self.matches('[ \\t\\r\\n]')",message="subject.teamID must be a stable identifier without whitespace (spaces, tabs or line breaks)"
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self.size() <= 128",message="subject.teamID must be at most 128 characters"
 	// +optional
 	TeamID string `json:"teamID,omitempty"`
 }

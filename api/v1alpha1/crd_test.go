@@ -224,8 +224,8 @@ func TestInvalidSpecsAreRejected(t *testing.T) {
 		{name: "secretEnvVar without secretKeyRef", spec: "image: i\nsecretEnvVars: [{name: TOKEN}]", field: "spec.secretEnvVars[0].secretKeyRef", msg: "Required value"},
 		{name: "secretEnvVar with an empty name", spec: "image: i\nsecretEnvVars: [{name: '', secretKeyRef: {name: s, key: k}}]", field: "spec.secretEnvVars[0].name", msg: "at least 1 chars long"},
 		{name: "secretKeyRef without key", spec: "image: i\nsecretEnvVars: [{name: TOKEN, secretKeyRef: {name: s}}]", field: "spec.secretEnvVars[0].secretKeyRef.key", msg: "Required value"},
-		{name: "secretKeyRef with an empty name", spec: "image: i\nsecretEnvVars: [{name: TOKEN, secretKeyRef: {name: '', key: k}}]", field: "spec.secretEnvVars[0].secretKeyRef.name", msg: "secretKeyRef.name is required"},
-		{name: "secretKeyRef with an empty key", spec: "image: i\nsecretEnvVars: [{name: TOKEN, secretKeyRef: {name: s, key: ''}}]", field: "spec.secretEnvVars[0].secretKeyRef.key", msg: "secretKeyRef.key is required"},
+		{name: "secretKeyRef with an empty name", spec: "image: i\nsecretEnvVars: [{name: TOKEN, secretKeyRef: {name: '', key: k}}]", field: "spec.secretEnvVars[0].secretKeyRef.name", msg: "at least 1 chars long"},
+		{name: "secretKeyRef with an empty key", spec: "image: i\nsecretEnvVars: [{name: TOKEN, secretKeyRef: {name: s, key: ''}}]", field: "spec.secretEnvVars[0].secretKeyRef.key", msg: "at least 1 chars long"},
 		{name: "analytics apiKeySecretRef without key", spec: "image: i\n" + gateway + "\nanalytics: {apiKeySecretRef: {name: s}}", field: "spec.analytics.apiKeySecretRef.key", msg: "Required value"},
 		{name: "analytics apiKeySecretRef with an empty name", spec: "image: i\n" + gateway + "\nanalytics: {apiKeySecretRef: {name: '', key: k}}", field: "spec.analytics.apiKeySecretRef.name", msg: "analytics.apiKeySecretRef.name is required"},
 		{name: "analytics apiKeySecretRef with a blank key", spec: "image: i\n" + gateway + "\nanalytics: {apiKeySecretRef: {name: s, key: ' '}}", field: "spec.analytics.apiKeySecretRef.key", msg: "analytics.apiKeySecretRef.key is required"},
@@ -294,8 +294,9 @@ func TestValidSpecsAreAccepted(t *testing.T) {
 	}
 }
 
+// Every example is admitted by its kind's CRD, and its Go type knows every field it uses.
 func TestExamplesAreValid(t *testing.T) {
-	byKind := map[string]struct {
+	kinds := map[string]struct {
 		crd   string
 		typed func() any
 	}{
@@ -312,13 +313,10 @@ func TestExamplesAreValid(t *testing.T) {
 			require.NoError(t, err)
 			obj := decode(t, data)
 			assert.Equal(t, "mcpruntime.org/v1alpha1", obj["apiVersion"])
-			kind, _ := obj["kind"].(string)
-			k, ok := byKind[kind]
-			require.True(t, ok, "an example of kind %q", kind)
-			assert.Empty(t, loadCRDNamed(t, k.crd).create(obj))
-
-			// The Go types know every field the examples use.
-			require.NoError(t, yaml.UnmarshalStrict(data, k.typed()))
+			kind, ok := kinds[obj["kind"].(string)]
+			require.True(t, ok, "an example of kind %v", obj["kind"])
+			assert.Empty(t, loadCRDNamed(t, kind.crd).create(obj))
+			require.NoError(t, yaml.UnmarshalStrict(data, kind.typed()))
 		})
 	}
 }

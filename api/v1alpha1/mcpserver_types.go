@@ -216,9 +216,6 @@ type EnvVar struct {
 }
 
 // SecretEnvVar is an environment variable whose value comes from a Secret key.
-//
-// +kubebuilder:validation:XValidation:rule="size(self.secretKeyRef.name) > 0",message="secretKeyRef.name is required",fieldPath=".secretKeyRef.name",reason="FieldValueRequired"
-// +kubebuilder:validation:XValidation:rule="size(self.secretKeyRef.key) > 0",message="secretKeyRef.key is required",fieldPath=".secretKeyRef.key",reason="FieldValueRequired"
 type SecretEnvVar struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
@@ -227,22 +224,29 @@ type SecretEnvVar struct {
 	SecretKeyRef SecretKeyRef `json:"secretKeyRef"`
 }
 
-// SecretKeyRef selects one key of a Secret in the server's namespace. Whether an empty
-// name or key is an error depends on where the reference sits (SecretEnvVar,
-// AnalyticsSpec).
+// SecretKeyRef selects one key of a Secret in the server's namespace.
 type SecretKeyRef struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Key string `json:"key"`
+}
+
+// AnalyticsKeyRef selects the Secret key of the analytics API key. Its name and key may be
+// empty while analytics is disabled (AnalyticsSpec checks them otherwise), as in MCP
+// Runtime.
+type AnalyticsKeyRef struct {
 	// +required
 	Name string `json:"name"`
 	// +required
 	Key string `json:"key"`
 }
 
-// TrustLevel is the trust a caller needs (or a tool requires): low, medium or high. An
-// empty value is the default (low), as MCP Runtime's defaulting webhook fills it in before
-// its CRD's enum is checked. (That webhook also fills a value of spaces; a rule that trims
-// costs too much inside the tools list for the API server, so the enum takes "" only.)
-//
-// +kubebuilder:validation:Enum=low;medium;high;""
+// TrustLevel is the trust a caller needs (or a tool requires). Grants and sessions use it
+// as it is; a tool's requiredTrust also takes "" (see Tool).
+// +kubebuilder:validation:Enum=low;medium;high
 type TrustLevel string
 
 // Trust levels, lowest first.
@@ -281,10 +285,13 @@ type Tool struct {
 	Name string `json:"name"`
 	// +optional
 	Description string `json:"description,omitempty"`
-	// RequiredTrust is the trust a caller needs to call the tool.
+	// RequiredTrust is the trust a caller needs to call the tool: low, medium or high; an
+	// empty value is low, as MCP Runtime's defaulting webhook fills it in before its CRD
+	// checks the enum.
 	// +kubebuilder:default=low
+	// +kubebuilder:validation:Enum=low;medium;high;""
 	// +optional
-	RequiredTrust TrustLevel `json:"requiredTrust,omitempty"`
+	RequiredTrust string `json:"requiredTrust,omitempty"`
 	// SideEffect is required: the policy must never guess whether a tool writes.
 	// +required
 	SideEffect SideEffect `json:"sideEffect"`
@@ -368,11 +375,9 @@ const (
 	PolicyObserve   PolicyMode = "observe"
 )
 
-// Decision is the gateway's answer when no rule matches: allow or deny. A blank value is
-// the default (deny), as MCP Runtime's defaulting webhook fills it in before its CRD's enum
-// is checked.
-//
-// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow', 'deny']",message="must be allow or deny"
+// Decision is the gateway's answer to a call: allow or deny. A grant's tool rule uses it as
+// it is; policy.defaultDecision also takes a blank value (see PolicySpec).
+// +kubebuilder:validation:Enum=allow;deny
 type Decision string
 
 // Decisions.
@@ -386,9 +391,12 @@ type PolicySpec struct {
 	// +kubebuilder:default=allow-list
 	// +optional
 	Mode PolicyMode `json:"mode,omitempty"`
+	// DefaultDecision is the answer when no rule matches: allow or deny; a blank value is
+	// deny, as MCP Runtime's defaulting webhook fills it in before its CRD checks the enum.
 	// +kubebuilder:default=deny
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow', 'deny']",message="must be allow or deny"
 	// +optional
-	DefaultDecision Decision `json:"defaultDecision,omitempty"`
+	DefaultDecision string `json:"defaultDecision,omitempty"`
 	// EnforceOn names the MCP operation the policy is evaluated on. It is one string,
 	// as in MCP Runtime manifests and the policy file's enforce_on.
 	// +kubebuilder:default=call_tool
@@ -463,7 +471,7 @@ type AnalyticsSpec struct {
 	EventType string `json:"eventType,omitempty"`
 	// APIKeySecretRef selects the Secret key holding the ingest API key.
 	// +optional
-	APIKeySecretRef *SecretKeyRef `json:"apiKeySecretRef,omitempty"`
+	APIKeySecretRef *AnalyticsKeyRef `json:"apiKeySecretRef,omitempty"`
 }
 
 // RolloutStrategy is how new pods replace old ones: RollingUpdate, Recreate or Canary. A
