@@ -276,7 +276,14 @@ func TestValidSpecsAreAccepted(t *testing.T) {
 }
 
 func TestExamplesAreValid(t *testing.T) {
-	a := loadCRD(t)
+	kinds := map[string]struct {
+		crd   string
+		typed func() any
+	}{
+		"MCPServer":       {crdName, func() any { return &v1alpha1.MCPServer{} }},
+		"MCPAccessGrant":  {"mcpaccessgrants.mcpruntime.org", func() any { return &v1alpha1.MCPAccessGrant{} }},
+		"MCPAgentSession": {"mcpagentsessions.mcpruntime.org", func() any { return &v1alpha1.MCPAgentSession{} }},
+	}
 	files, err := filepath.Glob("../../examples/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
@@ -286,12 +293,12 @@ func TestExamplesAreValid(t *testing.T) {
 			require.NoError(t, err)
 			obj := decode(t, data)
 			assert.Equal(t, "mcpruntime.org/v1alpha1", obj["apiVersion"])
-			assert.Equal(t, "MCPServer", obj["kind"])
-			assert.Empty(t, a.create(obj))
+			kind, ok := kinds[obj["kind"].(string)]
+			require.True(t, ok, "kind %v", obj["kind"])
+			assert.Empty(t, loadCRDNamed(t, kind.crd).create(obj))
 
 			// The Go types know every field the examples use.
-			var typed v1alpha1.MCPServer
-			require.NoError(t, yaml.UnmarshalStrict(data, &typed))
+			require.NoError(t, yaml.UnmarshalStrict(data, kind.typed()))
 		})
 	}
 }
