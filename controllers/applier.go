@@ -17,22 +17,37 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
+
+	"github.com/loom-mcp/loom/engine/graph"
 )
 
-// Action says what the applier did with one object.
-type Action string
+// action says what the applier did with one object.
+type action string
 
 const (
-	Created    Action = "created"
-	Configured Action = "configured"
-	Unchanged  Action = "unchanged"
-	Deleted    Action = "deleted"
+	// created: the object did not exist; the apply made it.
+	created action = "created"
+	// configured: the apply changed an existing object.
+	configured action = "configured"
+	// unchanged: the object already was as rendered; nothing was sent.
+	unchanged action = "unchanged"
+	// adopted: the object existed, controlled by this instance but never applied by loom
+	// (MCP Runtime leaves its objects so); the apply took it over in place.
+	adopted action = "adopted"
+	// replaced: the API server refused a change as immutable, and the graph marks the
+	// resource `recreate: true`: the object was deleted and created again.
+	replaced action = "replaced"
+	// skipped: a shared object that exists and is not loom's (the platform made it): loom
+	// reads it and sends nothing.
+	skipped action = "skipped"
+	// deleted: the object was pruned.
+	deleted action = "deleted"
 )
 
-// Change is the outcome for one object.
-type Change struct {
+// change is the outcome for one object.
+type change struct {
 	Node   string
-	Action Action
+	Action action
 	Object *unstructured.Unstructured // what the API server returned, or the live object when unchanged
 	// Conflict is set when plain updates by another manager (kubectl edit) had changed
 	// fields loom sets: loom took them back with force, and says so.
@@ -92,10 +107,10 @@ func intent(desired *unstructured.Unstructured) (string, error) {
 	return h, nil
 }
 
-// unchanged reports whether applying desired (already stamped by intent) over live would
+// noop reports whether applying desired (already stamped by intent) over live would
 // change nothing: live carries the same intent, and loom's manager owns exactly the fields
 // desired sets. Anyone who changed one of those fields took it over, so the sets differ.
-func (a *applier) unchanged(desired, live *unstructured.Unstructured, shared bool) bool {
+func (a *applier) noop(desired, live *unstructured.Unstructured, shared bool) bool {
 	if live == nil || live.GetAnnotations()[AnnotationIntent] != desired.GetAnnotations()[AnnotationIntent] {
 		return false
 	}
@@ -178,59 +193,100 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 }
 
 // apply server-side applies desired. It asks without force first, so that fields another
-// manager took are reported (Change.Conflict), then takes them back with force.
-func (a *applier) apply(ctx context.Context, node string, desired, live *unstructured.Unstructured, shared bool) (Change, error) {
-	ch := Change{Node: node}
-	if a.unchanged(desired, live, shared) {
-		ch.Action, ch.Object = Unchanged, live
+// manager took are reported (change.Conflict), then takes them back with force. A change
+// the API server refuses as immutable deletes and creates the object again when the node
+// allows it (Recreate), and is an *immutableError otherwise.
+func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *unstructured.Unstructured) (change, error) {
+	ch := change{Node: node.ID}
+	if a.noop(desired, live, node.Shared) {
+		ch.Action, ch.Object = unchanged, live
 		return ch, nil
 	}
 	ri, err := a.resource(desired)
 	if err != nil {
 		return ch, err
 	}
+	out, conflict, err := a.send(ctx, ri, desired)
+	ch.Conflict = conflict
+	if field := immutableField(err); field != "" && live != nil {
+		if !node.Recreate {
+			return ch, &immutableError{Kind: desired.GetKind(), Name: desired.GetName(), Node: node.ID, Field: field, Err: err}
+		}
+		if _, err := a.prune(ctx, node.ID, live); err != nil {
+			return ch, err
+		}
+		out, _, err = a.send(ctx, ri, desired)
+		if err == nil {
+			ch.Object, ch.Action = out, replaced
+			return ch, nil
+		}
+	}
+	if err != nil {
+		return ch, err
+	}
+	ch.Object = out
+	switch {
+	case live == nil:
+		ch.Action = created
+	case ownedRaw(live) == nil:
+		ch.Action = adopted
+	default:
+		ch.Action = configured
+	}
+	return ch, nil
+}
+
+// send applies desired without force; on a conflict with fields that plain updates took,
+// it applies again with force and returns the conflict's message. A conflict with another
+// server-side applier is a *heldError.
+func (a *applier) send(ctx context.Context, ri dynamic.ResourceInterface, desired *unstructured.Unstructured) (*unstructured.Unstructured, string, error) {
 	opts := metav1.ApplyOptions{FieldManager: FieldManager}
 	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
+	var conflict string
 	if apierrors.IsConflict(err) {
-		ch.Conflict = err.Error()
+		conflict = err.Error()
 		appliers, gerr := conflictingAppliers(ctx, ri, desired.GetName(), err)
 		if gerr != nil {
-			return ch, gerr
+			return nil, conflict, gerr
 		}
 		if len(appliers) > 0 {
 			// Another applier declared these fields: fighting it would flip them on
 			// every reconcile of either side. Say so instead, and leave the object be.
-			return ch, &HeldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
+			return nil, conflict, &heldError{Kind: desired.GetKind(), Name: desired.GetName(), Managers: appliers, Err: err}
 		}
 		// Plain updates (kubectl edit, a script) changed loom's fields: put them back.
 		opts.Force = true
 		out, err = ri.Apply(ctx, desired.GetName(), desired, opts)
 	}
 	if err != nil {
-		return ch, fmt.Errorf("apply %s %s: %w", desired.GetKind(), desired.GetName(), err)
+		return nil, conflict, fmt.Errorf("apply %s %s: %w", desired.GetKind(), desired.GetName(), err)
 	}
-	ch.Object = out
-	ch.Action = Configured
-	if live == nil {
-		ch.Action = Created
-	}
-	return ch, nil
+	return out, conflict, nil
 }
 
-// HeldError is an apply refused because another server-side applier holds fields the
+// get reads the object obj names from the API server.
+func (a *applier) get(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(obj)
+	if err != nil {
+		return nil, err
+	}
+	return ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+}
+
+// heldError is an apply refused because another server-side applier holds fields the
 // graph sets. loom does not take them by force; the instance's status reports it.
-type HeldError struct {
+type heldError struct {
 	Kind, Name string
 	Managers   []string
 	Err        error
 }
 
-func (e *HeldError) Error() string {
+func (e *heldError) Error() string {
 	return fmt.Sprintf("%s %s: fields loom sets are held by %s through server-side apply; loom does not fight them: stop setting them there, or in the graph (%v)",
 		e.Kind, e.Name, strings.Join(e.Managers, ", "), e.Err)
 }
 
-func (e *HeldError) Unwrap() error { return e.Err }
+func (e *heldError) Unwrap() error { return e.Err }
 
 // conflictingAppliers names the managers of a conflict that hold their fields through
 // apply, not update. The cache keeps no other manager's entries, so this reads the object
@@ -251,10 +307,10 @@ func conflictingAppliers(ctx context.Context, ri dynamic.ResourceInterface, name
 }
 
 // prune deletes obj, only if it is still the object loom saw (same UID).
-func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unstructured) (Change, error) {
+func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unstructured) (change, error) {
 	ri, err := a.resource(obj)
 	if err != nil {
-		return Change{Node: node}, err
+		return change{Node: node}, err
 	}
 	uid := obj.GetUID()
 	policy := metav1.DeletePropagationBackground
@@ -263,9 +319,9 @@ func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unst
 		PropagationPolicy: &policy,
 	})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return Change{Node: node}, fmt.Errorf("prune %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		return change{Node: node}, fmt.Errorf("prune %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
-	return Change{Node: node, Action: Deleted, Object: obj}, nil
+	return change{Node: node, Action: deleted, Object: obj}, nil
 }
 
 // applyStatus writes an instance's status through the status subresource.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 var (
@@ -154,18 +155,26 @@ func TestLifecycle(t *testing.T) {
 func editImageAndLabel(t *testing.T, d dynamic.Interface, ns, name, want string) {
 	t.Helper()
 	ctx := context.Background()
-	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	require.NoError(t, err)
-	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
-	containers[0].(map[string]any)["image"] = "ghcr.io/example/evil:1"
-	require.NoError(t, unstructured.SetNestedSlice(dep.Object, containers, "spec", "template", "spec", "containers"))
-	labels := dep.GetLabels()
-	labels["cost-center"] = "42"
-	dep.SetLabels(labels)
-	_, err = d.Resource(deployGVR).Namespace(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
-	require.NoError(t, err)
+	// The Deployment's status moves on while the rollout settles: read and update again on
+	// a conflict, as kubectl edit asks a person to.
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+		containers[0].(map[string]any)["image"] = "ghcr.io/example/evil:1"
+		if err := unstructured.SetNestedSlice(dep.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+			return err
+		}
+		labels := dep.GetLabels()
+		labels["cost-center"] = "42"
+		dep.SetLabels(labels)
+		_, err = d.Resource(deployGVR).Namespace(ns).Update(ctx, dep, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		return err
+	}))
 	require.Eventually(t, func() bool { return deploymentImage(t, d, ns, name) == want }, 30*time.Second, 100*time.Millisecond, "the edited image was not reverted")
-	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	dep, err := d.Resource(deployGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "42", dep.GetLabels()["cost-center"], "a label another actor added stays")
 }

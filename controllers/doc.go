@@ -1,12 +1,15 @@
-// Package controllers is loom's reconciler: it turns the engine's desired objects into
-// cluster state with server-side apply, and writes the status the graph computes.
+// Package controllers owns loom's reconciler: it turns the engine's desired objects into
+// cluster state with server-side apply, and writes the status the graph computes. It may
+// import engine packages, controller-runtime and client-go; nothing under engine/ imports
+// it, and it never imports templates or cmd.
 //
 // It is generic. It takes a compiled graph (engine/graph) and serves the graph's instance
 // kind, whatever it is; MCPServer is only the default graph that cmd/ wires in. It reads
-// from informer caches restricted to loom's own objects, applies through client-go's
-// dynamic client with one field manager, skips applies that would change nothing, prunes
-// the objects of nodes that became skipped, and leaves deletion of an instance's objects
-// to the garbage collector (every object has a controller ownerReference).
-//
-// It imports engine packages; nothing under engine/ imports it.
+// from informer caches restricted to loom's own objects and to what the graph reads
+// (reads.go), and, with WatchNamespaces, to a list of namespaces; applies through
+// client-go's dynamic client with one field manager, skips applies that would change
+// nothing, writes only objects the instance manages (ownership.go), prunes the objects the
+// graph no longer renders, tells terminal errors from transient ones (retry.go), and leaves
+// deletion of an instance's objects to the garbage collector (every object has a
+// controller ownerReference). Rules and NamespacedRules are the privileges it needs.
 package controllers

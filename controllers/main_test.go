@@ -3,10 +3,10 @@ package controllers_test
 import (
 	"context"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
-
-	"sync"
 
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -79,13 +80,27 @@ func installCRD(t *testing.T, data []byte) {
 // loadGraph loads controllers/testdata/graph.yaml typed by the App CRD.
 func loadGraph(t *testing.T) *graph.Graph {
 	t.Helper()
+	return loadGraphEdited(t)
+}
+
+// loadGraphEdited loads controllers/testdata/graph.yaml, typed by the App CRD, after replacing every old string of
+// edits with the new one that follows it; every old string must be there.
+func loadGraphEdited(t *testing.T, edits ...string) *graph.Graph {
+	t.Helper()
+	data, err := os.ReadFile("testdata/graph.yaml")
+	require.NoError(t, err)
+	src := string(data)
+	for i := 0; i+1 < len(edits); i += 2 {
+		require.Contains(t, src, edits[i])
+		src = strings.ReplaceAll(src, edits[i], edits[i+1])
+	}
 	s, err := schema.Builtin()
 	require.NoError(t, err)
 	crd, err := os.ReadFile("../testdata/engine/crd.yaml")
 	require.NoError(t, err)
 	_, err = s.AddCRD(crd, "crd.yaml")
 	require.NoError(t, err)
-	g, err := graph.LoadFile("testdata/graph.yaml", graph.WithSchemas(s))
+	g, err := graph.Load("graph.yaml", []byte(src), graph.WithSchemas(s))
 	require.NoError(t, err)
 	return g
 }
@@ -117,12 +132,40 @@ func leastPrivilege(t *testing.T) {
 // ends.
 func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	t.Helper()
+	runOperator(t, g, config)
+}
+
+// startOperatorIn is startOperator watching only the given namespaces.
+func startOperatorIn(t *testing.T, g *graph.Graph, config map[string]any, namespaces ...string) {
+	t.Helper()
+	runOperatorWith(t, cp.OperatorConfig(), g, config, namespaces...)
+}
+
+// runOperator runs the reconciler in this process, as the operator user, until stop is
+// called or the test ends.
+func runOperator(t *testing.T, g *graph.Graph, config map[string]any) (stop func()) {
+	t.Helper()
+	return runOperatorWith(t, cp.OperatorConfig(), g, config)
+}
+
+// runOperatorWith is runOperator with the operator's rest.Config (a proxy's, say).
+// It watches only the given namespaces, all when none are given.
+func runOperatorWith(t *testing.T, cfg *rest.Config, g *graph.Graph, config map[string]any, namespaces ...string) (stop func()) {
+	t.Helper()
 	leastPrivilege(t)
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
-	mgr, err := ctrl.NewManager(cp.OperatorConfig(), ctrl.Options{
+	base := cache.Options{}
+	if len(namespaces) > 0 {
+		base.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			base.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	cfg.QPS, cfg.Burst = 200, 400 // loom operator's defaults (--kube-api-qps, --kube-api-burst)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(g, scheme, cache.Options{}),
+		Cache:                  controllers.CacheOptions(g, scheme, base),
 		Client:                 controllers.ClientOptions(client.Options{}),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
@@ -133,11 +176,16 @@ func startOperator(t *testing.T, g *graph.Graph, config map[string]any) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
 	require.Eventually(t, func() bool { return ready(nil) == nil }, 30*time.Second, 50*time.Millisecond, "informer caches never synced")
+	return stop
 }
 
 func adminDynamic(t *testing.T) dynamic.Interface {

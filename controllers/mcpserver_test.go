@@ -21,10 +21,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	engineschema "github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -39,13 +37,7 @@ var mcpConfig = map[string]any{"gatewayProxyImage": "ghcr.io/loom-mcp/mcp-gatewa
 
 func mcpGraph(t *testing.T) *graph.Graph {
 	t.Helper()
-	s, err := engineschema.Builtin()
-	require.NoError(t, err)
-	for _, f := range crd.All() {
-		_, err = s.AddCRD(f.Data, f.Name)
-		require.NoError(t, err)
-	}
-	g, err := graph.Load("templates/mcpserver.yaml", templates.MCPServer, graph.WithSchemas(s))
+	g, err := templates.LoadMCPServer()
 	require.NoError(t, err)
 	return g
 }
@@ -268,13 +260,21 @@ func startOperatorProcess(t *testing.T, bin string) *exec.Cmd {
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 		"--set", "gatewayProxyImage=ghcr.io/loom-mcp/mcp-gateway:1.0.0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logs, err := os.Create(filepath.Join(t.TempDir(), "operator.log"))
+	logPath := filepath.Join(t.TempDir(), "operator.log")
+	logs, err := os.Create(logPath)
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			if len(data) > 4000 {
+				data = data[len(data)-4000:]
+			}
+			t.Logf("the operator's log (pid %d) ends:\n%s", cmd.Process.Pid, data)
+		}
 	})
 	return cmd
 }

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"sort"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -11,8 +12,28 @@ import (
 
 // Rules are the least privileges the reconciler needs for g: its instance kind (read, and
 // write the status), every kind the graph renders (watch, apply, prune), every other kind
-// it reads (get, list, watch), Events, and the Lease of leader election. Nothing else.
+// it reads (get, list, watch), and Events. Nothing else: the Lease of leader election is
+// granted by a Role in the operator's own namespace (config/rbac/leader_election_role.yaml).
 func Rules(g *graph.Graph) []rbacv1.PolicyRule {
+	return objectRules(g)
+}
+
+// NamespacedRules are the rules a Role grants in each namespace the operator serves when
+// it watches a list of namespaces (WatchNamespaces): those of Rules. No cluster-scoped rule
+// remains: a namespaced
+// instance renders only namespaced kinds (graph.Load refuses others), the informers list
+// and watch per namespace, and discovery, which the REST mapper reads, is open to every
+// authenticated user. A graph whose instance kind is cluster-scoped has no namespaced
+// form: an error.
+func NamespacedRules(g *graph.Graph) ([]rbacv1.PolicyRule, error) {
+	if g.Instance == nil || !g.Instance.Namespaced {
+		return nil, fmt.Errorf("graph %s: its instance kind is cluster-scoped, so the operator cannot be restricted to namespaces", g.Name)
+	}
+	return objectRules(g), nil
+}
+
+// objectRules are the rules on the instance kind, the rendered kinds and Events.
+func objectRules(g *graph.Graph) []rbacv1.PolicyRule {
 	children := map[string]map[string]bool{}
 	for _, n := range g.Nodes {
 		gvr, _ := meta.UnsafeGuessKindToResource(n.Kind.GVK)
@@ -37,7 +58,6 @@ func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 	rules = append(rules, readRules(g, children)...)
 	return append(rules,
 		rbacv1.PolicyRule{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	)
 }
 

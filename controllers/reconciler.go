@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -14,17 +15,17 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
-// Reconciler reconciles the instances of one graph.
-type Reconciler struct {
+// reconciler reconciles the instances of one graph.
+type reconciler struct {
 	graph    *graph.Graph
 	scheme   *runtime.Scheme
 	config   map[string]any
@@ -36,11 +37,29 @@ type Reconciler struct {
 	reads    *readWatch // reads.go
 }
 
+// pass is what one reconcile of one instance reads, renders and does. Phase 2 (observe)
+// fills live and observed; phase 3 (converge) fills in, res, changes and errs, and keeps
+// observed current as applies return.
+type pass struct {
+	inst *unstructured.Unstructured
+	// live are the objects the instance has in the cache, by node id.
+	live map[string]*unstructured.Unstructured
+	// owned is every object of the graph's kinds the instance controls, by the cache: its
+	// inventory, which pruning compares with what the graph renders now.
+	owned []*unstructured.Unstructured
+	// observed is what render sees of each node: the live object, then what an apply returned.
+	observed map[string]map[string]any
+	in       render.Input
+	res      *render.Result
+	// applied are the nodes applied (or found unchanged) in an earlier round of this pass.
+	applied map[string]bool
+	changes []change
+	errs    []error // apply and prune errors; the status reports them
+}
+
 // Reconcile brings one instance's objects to what the graph renders for it and writes the
 // status the graph computes. It is safe to call concurrently for different instances.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := r.log.WithValues("instance", req.NamespacedName)
-
+func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	// 1. Fetch the instance from the cache. Once it is gone, the garbage collector deletes
 	// its objects through their ownerReferences: nothing to do.
 	inst := &unstructured.Unstructured{}
@@ -53,32 +72,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	// 2. Observe the objects this instance owns, from the cache, by node id.
-	observed, err := r.observe(ctx, inst)
-	if err != nil {
+	p := &pass{inst: inst, applied: map[string]bool{}}
+	if err := r.observe(ctx, p); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.reads.observe(ctx, r.reader, inst, r.config, observed); err != nil {
+	reads := map[string]*unstructured.Unstructured{}
+	if err := r.reads.observe(ctx, r.reader, inst, r.config, reads); err != nil {
 		return ctrl.Result{}, err
+	}
+	for id, obj := range reads {
+		p.observed[id] = obj.Object
 	}
 
 	// 3. Render, apply and render again: an apply's result is observed data that nodes
 	// waiting on it can render from in the same pass.
-	changes, in, res, applyErrs := r.converge(ctx, inst, observed)
-	for _, ch := range changes {
-		if ch.Action != Unchanged {
-			log.V(1).Info(string(ch.Action), "node", ch.Node, "kind", ch.Object.GetKind(), "name", ch.Object.GetName())
-		}
-		if ch.Conflict != "" {
-			r.recorder.Eventf(inst, corev1.EventTypeWarning, "FieldConflict", "%s: another manager held fields loom sets; loom took them back: %s", ch.Node, ch.Conflict)
-		}
-	}
+	r.converge(ctx, p)
+	r.report(req, p)
 
 	// 4. Readiness and status, from what is observed now, with apply errors in scope.
 	var errs []string
-	for _, e := range applyErrs {
+	for _, e := range p.errs {
 		errs = append(errs, e.Error())
 	}
-	rep, err := readiness.Evaluate(ctx, r.graph, in, res, readiness.Options{Now: r.now(), Errors: errs})
+	rep, err := render.Status(ctx, r.graph, p.in, p.res, render.StatusOptions{Now: r.now(), Errors: errs})
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -86,26 +102,46 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
-	// 5. Apply errors retry with backoff. Waiting for objects to become ready needs no
-	// requeue: their changes arrive as watch events.
-	if len(applyErrs) > 0 {
-		return ctrl.Result{}, applyErrs[0]
+	// 5. Transient errors retry with backoff; terminal ones wait for a watch event (retry).
+	// Waiting for objects to become ready needs no requeue: their changes arrive as watch
+	// events.
+	return ctrl.Result{}, retry(p.errs)
+}
+
+// report logs what a pass changed and records an Event for each field taken back and each
+// object loom leaves alone because it is not this instance's.
+func (r *reconciler) report(req ctrl.Request, p *pass) {
+	for _, err := range p.errs {
+		var own *ownershipError
+		if errors.As(err, &own) {
+			r.recorder.Event(p.inst, corev1.EventTypeWarning, "NotOwned", own.Error())
+		}
 	}
-	return ctrl.Result{}, nil
+	log := r.log.WithValues("instance", req.NamespacedName)
+	for _, ch := range p.changes {
+		if ch.Action != unchanged {
+			log.V(1).Info(string(ch.Action), "node", ch.Node, "kind", ch.Object.GetKind(), "name", ch.Object.GetName())
+		}
+		if ch.Conflict != "" {
+			r.recorder.Eventf(p.inst, corev1.EventTypeWarning, "FieldConflict", "%s: another manager held fields loom sets; loom took them back: %s", ch.Node, ch.Conflict)
+		}
+	}
 }
 
 // observe finds, in the cache, the objects the instance controls and the shared objects of
 // its namespace, by node id.
-func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
-	out := map[string]*unstructured.Unstructured{}
+func (r *reconciler) observe(ctx context.Context, p *pass) error {
+	ns := p.inst.GetNamespace()
+	p.live = map[string]*unstructured.Unstructured{}
 	for _, gvk := range r.childKinds() {
-		objs, err := r.list(ctx, gvk, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexOwner: string(inst.GetUID())})
+		objs, err := r.list(ctx, gvk, client.InNamespace(ns), client.MatchingFields{indexOwner: string(p.inst.GetUID())})
 		if err != nil {
-			return nil, err
+			return err
 		}
+		p.owned = append(p.owned, objs...)
 		for _, obj := range objs {
 			if n, ok := r.graph.Node(obj.GetLabels()[LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
-				out[n.ID] = obj
+				p.live[n.ID] = obj
 			}
 		}
 	}
@@ -113,19 +149,24 @@ func (r *Reconciler) observe(ctx context.Context, inst *unstructured.Unstructure
 		if !n.Shared {
 			continue
 		}
-		objs, err := r.list(ctx, n.Kind.GVK, client.InNamespace(inst.GetNamespace()), client.MatchingFields{indexShared: n.ID})
+		objs, err := r.list(ctx, n.Kind.GVK, client.InNamespace(ns), client.MatchingFields{indexShared: n.ID})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(objs) > 0 {
-			out[n.ID] = objs[0]
+			p.live[n.ID] = objs[0]
 		}
 	}
-	return out, nil
+	p.observed = make(map[string]map[string]any, len(p.live))
+	for id, obj := range p.live {
+		p.observed[id] = obj.Object
+	}
+	p.in = render.Input{Instance: p.inst.Object, Config: r.config, Observed: p.observed}
+	return nil
 }
 
 // list reads objects of gvk from the cache, as unstructured objects.
-func (r *Reconciler) list(ctx context.Context, gvk schema.GroupVersionKind, opts ...client.ListOption) ([]*unstructured.Unstructured, error) {
+func (r *reconciler) list(ctx context.Context, gvk schema.GroupVersionKind, opts ...client.ListOption) ([]*unstructured.Unstructured, error) {
 	list := newList(r.scheme, gvk)
 	if err := r.reader.List(ctx, list, opts...); err != nil {
 		return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
@@ -133,7 +174,7 @@ func (r *Reconciler) list(ctx context.Context, gvk schema.GroupVersionKind, opts
 	return items(list, gvk)
 }
 
-func (r *Reconciler) childKinds() []schema.GroupVersionKind {
+func (r *reconciler) childKinds() []schema.GroupVersionKind {
 	seen := map[schema.GroupVersionKind]bool{}
 	var out []schema.GroupVersionKind
 	for _, n := range r.graph.Nodes {
@@ -146,96 +187,107 @@ func (r *Reconciler) childKinds() []schema.GroupVersionKind {
 }
 
 // converge renders and applies until no node is left to apply. Nodes that render in the
-// same pass are applied concurrently. When any node fails to render, or the instance
+// same round are applied concurrently. When any node fails to render, or the instance
 // fails a check, nothing is applied or pruned: invalid input never leaves half an object
 // graph behind.
-func (r *Reconciler) converge(ctx context.Context, inst *unstructured.Unstructured, live map[string]*unstructured.Unstructured) ([]Change, render.Input, *render.Result, []error) {
-	observed := make(map[string]map[string]any, len(live))
-	for id, obj := range live {
-		observed[id] = obj.Object
-	}
-	in := render.Input{Instance: inst.Object, Config: r.config, Observed: observed}
-	done := map[string]bool{}
-	var changes []Change
-	var errs []error
-	for pass := 0; ; pass++ {
-		res, err := render.Render(ctx, r.graph, in)
+func (r *reconciler) converge(ctx context.Context, p *pass) {
+	p.res = &render.Result{}
+	for round := 0; ; round++ {
+		res, err := r.render(ctx, p.in)
 		if err != nil {
-			return changes, in, &render.Result{}, append(errs, err)
+			p.res = &render.Result{}
+			p.errs = append(p.errs, err)
+			return
 		}
-		if res.Invalid || failed(res) || pass > len(r.graph.Nodes) {
-			return changes, in, res, errs
+		p.res = res
+		if res.Invalid || failed(res) || round > len(r.graph.Nodes) {
+			return
 		}
 		var batch []render.Node
 		waiting := false
 		for _, n := range res.Nodes {
 			switch {
-			case n.State == render.Rendered && !done[n.ID]:
+			case n.State == render.Rendered && !p.applied[n.ID]:
 				batch = append(batch, n)
 			case n.State == render.Waiting:
 				waiting = true
 			}
 		}
-		changes, errs = r.applyAll(ctx, inst, batch, live, observed, done, changes, errs)
-		if len(errs) > 0 {
-			return changes, in, res, errs
+		r.applyAll(ctx, p, batch)
+		if len(p.errs) > 0 {
+			return
 		}
-		// Render again only if a node waits on an object this pass may have applied.
+		// Render again only if a node waits on an object this round may have applied.
 		if len(batch) == 0 || !waiting {
-			changes, errs = r.pruneSkipped(ctx, inst, res, live, observed, changes, errs)
-			return changes, in, res, errs
+			r.prune(ctx, p)
+			return
 		}
 	}
 }
 
 // applyAll applies a batch of rendered nodes concurrently, and records each result as the
 // node's observed object.
-func (r *Reconciler) applyAll(ctx context.Context, inst *unstructured.Unstructured, batch []render.Node, live map[string]*unstructured.Unstructured, observed map[string]map[string]any, done map[string]bool, changes []Change, errs []error) ([]Change, []error) {
-	results := make([]Change, len(batch))
-	batchErrs := make([]error, len(batch))
+func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node) {
+	results := make([]change, len(batch))
+	errs := make([]error, len(batch))
 	var wg sync.WaitGroup
 	for i, n := range batch {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], batchErrs[i] = r.applyNode(ctx, inst, n, live[n.ID])
+			results[i], errs[i] = r.applyNode(ctx, p.inst, n, p.live[n.ID])
 		}()
 	}
 	wg.Wait()
 	for i, n := range batch {
-		done[n.ID] = true
-		if batchErrs[i] != nil {
-			errs = append(errs, batchErrs[i])
+		p.applied[n.ID] = true
+		r.recordApply(n.Object, results[i], errs[i])
+		if errs[i] != nil {
+			p.errs = append(p.errs, errs[i])
 			continue
 		}
-		changes = append(changes, results[i])
-		observed[n.ID] = results[i].Object.Object
+		p.changes = append(p.changes, results[i])
+		p.observed[n.ID] = results[i].Object.Object
 	}
-	return changes, errs
 }
 
-// pruneSkipped deletes the objects of nodes that are skipped now. Shared objects stay: other
-// instances of the namespace may render them; they go with the instance that owns them.
-func (r *Reconciler) pruneSkipped(ctx context.Context, inst *unstructured.Unstructured, res *render.Result, live map[string]*unstructured.Unstructured, observed map[string]map[string]any, changes []Change, errs []error) ([]Change, []error) {
-	for _, n := range res.Nodes {
-		obj := live[n.ID]
-		if node, _ := r.graph.Node(n.ID); n.State != render.Skipped || obj == nil || node.Shared {
-			continue
+// prune deletes the objects the instance controls that the graph no longer renders: those
+// of nodes skipped now, of nodes that left the graph (removed, renamed, of another kind
+// now), and any other object of a node applied in this pass (its name changed). Objects of
+// nodes waiting for data stay. Shared objects are never in the inventory: other instances
+// of the namespace may render them; they go with the instance that owns them.
+func (r *reconciler) prune(ctx context.Context, p *pass) {
+	keep := map[types.UID]bool{}
+	state := map[string]render.State{}
+	for _, n := range p.res.Nodes {
+		state[n.ID] = n.State
+		if obj, ok := p.observed[n.ID]; ok && n.State == render.Rendered {
+			keep[(&unstructured.Unstructured{Object: obj}).GetUID()] = true
 		}
-		ch, err := r.applier.prune(ctx, n.ID, obj)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		changes = append(changes, ch)
-		delete(observed, n.ID)
 	}
-	return changes, errs
+	for _, obj := range p.owned {
+		id := obj.GetLabels()[LabelNode]
+		node, inGraph := r.graph.Node(id)
+		current := inGraph && !node.Shared && node.Kind.GVK == obj.GroupVersionKind()
+		if keep[obj.GetUID()] || (current && state[id] != render.Skipped && state[id] != render.Rendered) {
+			continue
+		}
+		ch, err := r.applier.prune(ctx, id, obj)
+		r.recordApply(obj.Object, ch, err)
+		if err != nil {
+			p.errs = append(p.errs, err)
+			continue
+		}
+		p.changes = append(p.changes, ch)
+		if current && state[id] == render.Skipped {
+			delete(p.observed, id)
+		}
+	}
 }
 
 func failed(res *render.Result) bool {
 	for _, n := range res.Nodes {
-		if n.State == render.Failed {
+		if n.State == render.Error {
 			return true
 		}
 	}
@@ -243,9 +295,9 @@ func failed(res *render.Result) bool {
 }
 
 // applyNode adds loom's labels, the intent and the instance's ownerReference to one
-// rendered object, and applies it. The intent is stamped before the ownerReference, so
-// that every instance stamps the same one on a shared object.
-func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (Change, error) {
+// rendered object, and applies it, if loom may write it (claim). The intent is stamped
+// before the ownerReference, so that every instance stamps the same one on a shared object.
+func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (change, error) {
 	node, _ := r.graph.Node(n.ID)
 	desired := &unstructured.Unstructured{Object: n.Object}
 	labels := desired.GetLabels()
@@ -259,7 +311,7 @@ func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 	}
 	desired.SetLabels(labels)
 	if _, err := intent(desired); err != nil {
-		return Change{Node: n.ID}, err
+		return change{Node: n.ID}, err
 	}
 	yes := true
 	ref := metav1.OwnerReference{APIVersion: inst.GetAPIVersion(), Kind: inst.GetKind(), Name: inst.GetName(), UID: inst.GetUID()}
@@ -267,13 +319,26 @@ func (r *Reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 		ref.Controller, ref.BlockOwnerDeletion = &yes, &yes
 	}
 	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), ref))
-	return r.applier.apply(ctx, n.ID, desired, live, node.Shared)
+	if live != nil && live.GetName() != desired.GetName() {
+		live = nil // the template's name changed: the old object is pruned once this one is applied
+	}
+	if live == nil {
+		existing, v, err := r.claim(ctx, inst, node, desired)
+		if err != nil {
+			return change{Node: n.ID}, err
+		}
+		if v == useAsIs {
+			return change{Node: n.ID, Action: skipped, Object: existing}, nil
+		}
+		live = existing
+	}
+	return r.applier.apply(ctx, node, desired, live)
 }
 
 // writeStatus writes status when it differs from the instance's, and records an Event when
 // the status's phase (if the graph has one) reaches or leaves Ready or Error: the changes
 // a person wants in `kubectl describe`, without an Event for every step of a rollout.
-func (r *Reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstructured, status map[string]any) error {
+func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstructured, status map[string]any) error {
 	if status == nil {
 		return nil
 	}

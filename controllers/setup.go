@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -69,6 +70,22 @@ func CacheOptions(g *graph.Graph, scheme *runtime.Scheme, base cache.Options) ca
 	}
 	readCacheOptions(g, scheme, base.ByObject)
 	base.DefaultTransform = keepOwnManagedFields
+	return base
+}
+
+// WatchNamespaces returns base restricted to namespaces: the manager's cache lists and
+// watches only there, so an instance elsewhere is never seen and never reconciled, and the
+// objects the reconciler writes (always in their instance's namespace) and its Events stay
+// in the list. Namespaced Roles in those namespaces are then all the access it needs
+// (NamespacedRules). No namespaces leaves base as it is: every namespace.
+func WatchNamespaces(base cache.Options, namespaces []string) cache.Options {
+	if len(namespaces) == 0 {
+		return base
+	}
+	base.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		base.DefaultNamespaces[ns] = cache.Config{}
+	}
 	return base
 }
 
@@ -127,7 +144,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	if now == nil {
 		now = time.Now
 	}
-	r := &Reconciler{
+	r := &reconciler{
 		graph:    g,
 		scheme:   mgr.GetScheme(),
 		config:   opts.Config,
@@ -155,20 +172,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
 	for _, gvk := range r.childKinds() {
 		child := newObject(mgr.GetScheme(), gvk)
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexOwner, func(o client.Object) []string {
-			if ref := metav1.GetControllerOf(o); ref != nil {
-				return []string{string(ref.UID)}
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
-		}
-		if err := mgr.GetFieldIndexer().IndexField(ctx, child, indexShared, func(o client.Object) []string {
-			if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
-				return []string{o.GetLabels()[LabelNode]}
-			}
-			return nil
-		}); err != nil {
+		if err := indexChild(ctx, mgr.GetFieldIndexer(), child); err != nil {
 			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
 		}
 		b = b.Watches(child, r.childEvents(g.Instance.GVK))
@@ -180,14 +184,9 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		return nil, err
 	}
 
-	synced := &syncCheck{}
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		if mgr.GetCache().WaitForCacheSync(ctx) {
-			synced.ok.Store(true)
-		}
-		<-ctx.Done()
-		return nil
-	})); err != nil {
+	instances.watch(r, mgr.GetCache())
+	synced := &syncCheck{cache: mgr.GetCache(), objects: []client.Object{instance}}
+	if err := mgr.Add(synced); err != nil {
 		return nil, err
 	}
 	if err := mgr.AddReadyzCheck("loom", synced.Check); err != nil {
@@ -196,11 +195,30 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	return synced.Check, nil
 }
 
+// indexChild indexes cached objects of child's kind by the UID of their controller
+// (indexOwner) and, for shared objects, by node id (indexShared).
+func indexChild(ctx context.Context, indexer client.FieldIndexer, child client.Object) error {
+	if err := indexer.IndexField(ctx, child, indexOwner, func(o client.Object) []string {
+		if ref := metav1.GetControllerOf(o); ref != nil {
+			return []string{string(ref.UID)}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return indexer.IndexField(ctx, child, indexShared, func(o client.Object) []string {
+		if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
+			return []string{o.GetLabels()[LabelNode]}
+		}
+		return nil
+	})
+}
+
 // childEvents maps events of loom's objects to the instances to reconcile: an object an
 // instance controls, to that instance; a shared object, to the instance that applied it
 // last, and when it is deleted (its owner went, and the garbage collector took it) to every
 // instance of its namespace, so that one renders it again.
-func (r *Reconciler) childEvents(instance schema.GroupVersionKind) handler.TypedEventHandler[client.Object, reconcile.Request] {
+func (r *reconciler) childEvents(instance schema.GroupVersionKind) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	owners := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		for _, ref := range o.GetOwnerReferences() {
 			if ref.Kind == instance.Kind && ref.APIVersion == instance.GroupVersion().String() {
@@ -210,12 +228,15 @@ func (r *Reconciler) childEvents(instance schema.GroupVersionKind) handler.Typed
 	}
 	return handler.TypedFuncs[client.Object, reconcile.Request]{
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.recordEvent("add", e.Object)
 			owners(e.Object, q)
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.recordEvent("update", e.ObjectNew)
 			owners(e.ObjectNew, q)
 		},
 		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.recordEvent("delete", e.Object)
 			if _, own := e.Object.GetLabels()[LabelInstance]; own {
 				owners(e.Object, q)
 				return
@@ -233,7 +254,40 @@ func (r *Reconciler) childEvents(instance schema.GroupVersionKind) handler.Typed
 	}
 }
 
-type syncCheck struct{ ok atomic.Bool }
+// syncCheck is the "loom" readyz check, and the runnable behind it. It runs on every
+// replica, leader or not (NeedLeaderElection is false: controller-runtime starts a
+// runnable without it only on the leader, and a standby would never become Ready). It
+// starts the informers of the instance kind and of the graph's kinds (the field indexes
+// made the latter already), so a standby holds a warm cache when it takes over, and
+// reports ready once they have synced.
+type syncCheck struct {
+	cache   cache.Cache
+	objects []client.Object
+	ok      atomic.Bool
+}
+
+var _ manager.LeaderElectionRunnable = (*syncCheck)(nil)
+
+func (s *syncCheck) NeedLeaderElection() bool { return false }
+
+// Start asks for the informers until the API server serves their kinds (a CRD installed
+// after the operator started), then waits for every informer of the cache to sync.
+func (s *syncCheck) Start(ctx context.Context) error {
+	for _, obj := range s.objects {
+		err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+			_, err := s.cache.GetInformer(ctx, obj)
+			return err == nil, nil
+		})
+		if err != nil {
+			return nil // stopped before the kind was served
+		}
+	}
+	if s.cache.WaitForCacheSync(ctx) {
+		s.ok.Store(true)
+	}
+	<-ctx.Done()
+	return nil
+}
 
 func (s *syncCheck) Check(*http.Request) error {
 	if !s.ok.Load() {

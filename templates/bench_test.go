@@ -10,9 +10,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
@@ -23,12 +21,8 @@ var benchConfig = map[string]any{"gatewayProxyImage": "ghcr.io/loom-mcp/mcp-gate
 
 func schemas(b *testing.B) *schema.Set {
 	b.Helper()
-	set, err := schema.Builtin()
+	set, err := templates.MCPServerSchemas()
 	require.NoError(b, err)
-	for _, f := range crd.All() {
-		_, err = set.AddCRD(f.Data, f.Name)
-		require.NoError(b, err)
-	}
 	return set
 }
 
@@ -64,7 +58,7 @@ func BenchmarkMCPServerLoad(b *testing.B) {
 // reconcile does (twice: before and after its applies). Every object is observed, as in a
 // steady state; the graph's templates read none of them, so a first render costs the same.
 func BenchmarkMCPServerRender(b *testing.B) {
-	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(schemas(b)))
+	g, err := templates.LoadMCPServer()
 	require.NoError(b, err)
 	for _, file := range []string{"plain.yaml", "hostless.yaml", "gateway.yaml"} {
 		b.Run(file, func(b *testing.B) {
@@ -83,21 +77,21 @@ func BenchmarkMCPServerRender(b *testing.B) {
 // BenchmarkMCPServerStatus evaluates readiness and status for one MCPServer whose every
 // object is observed and ready: the last step of each reconcile.
 func BenchmarkMCPServerStatus(b *testing.B) {
-	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(schemas(b)))
+	g, err := templates.LoadMCPServer()
 	require.NoError(b, err)
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, file := range []string{"plain.yaml", "gateway.yaml"} {
 		b.Run(file, func(b *testing.B) {
 			in, res := observedReady(b, g, example(b, g, file))
 			ctx := context.Background()
-			rep, err := readiness.Evaluate(ctx, g, in, res, readiness.Options{Now: now})
+			rep, err := render.Status(ctx, g, in, res, render.StatusOptions{Now: now})
 			require.NoError(b, err)
 			require.Equal(b, "Ready", rep.Status["phase"], "%v", rep.Status)
 			b.ReportAllocs()
 			for b.Loop() {
 				// Evaluate spends from the render's CEL budget; give each run a fresh one.
 				res.Budget.Remaining = g.CostBudget
-				if _, err := readiness.Evaluate(ctx, g, in, res, readiness.Options{Now: now}); err != nil {
+				if _, err := render.Status(ctx, g, in, res, render.StatusOptions{Now: now}); err != nil {
 					b.Fatal(err)
 				}
 			}

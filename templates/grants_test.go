@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -62,7 +61,7 @@ func TestManyGrants(t *testing.T) {
 			res, err := render.Render(context.Background(), g, in)
 			require.NoError(t, err)
 			pol, _ := res.Node("policy")
-			rep, err := readiness.Evaluate(context.Background(), g, in, res, readiness.Options{})
+			rep, err := render.Status(context.Background(), g, in, res, render.StatusOptions{})
 			require.NoError(t, err)
 			t.Logf("%d grants: policy %s, budget left %d of %d", tt.grants, pol.State, res.Budget.Remaining, g.CostBudget)
 			if tt.want == nil {
@@ -71,7 +70,7 @@ func TestManyGrants(t *testing.T) {
 				assert.Equal(t, tt.grants, strings.Count(data, `"max_trust"`))
 				return
 			}
-			assert.Equal(t, render.Failed, pol.State)
+			assert.Equal(t, render.Error, pol.State)
 			assert.Equal(t, "Error", rep.Status["phase"])
 			for _, w := range tt.want {
 				assert.Contains(t, rep.Status["message"], w)

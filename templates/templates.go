@@ -1,5 +1,6 @@
-// Package templates holds loom's default ResourceGraphs, embedded so that the operator
-// binary runs with no files around.
+// Package templates owns loom's default ResourceGraphs, embedded so that the operator
+// binary runs with no files around, and the one function that loads them the way the
+// operator does.
 //
 // MCPServer (mcpserver.yaml beside this file) expands an mcpruntime.org/v1alpha1 MCPServer
 // into its ServiceAccount, registry pull Secret, gateway policy ConfigMap, Deployments,
@@ -7,17 +8,19 @@
 // it explains every derived value where it is computed. Its golden cases live in
 // testdata/mcpserver (`loom test testdata/mcpserver`).
 //
-// This package imports nothing; load the graph with engine/graph, typed by the CRDs that
-// config/crd embeds (MCPServer, and MCPAccessGrant and MCPAgentSession, which it reads):
+// It imports engine/graph and engine/schema (to load the graph) and config/crd (the CRDs
+// that type it); never controllers or cmd:
 //
-//	set, _ := schema.Builtin()
-//	for _, f := range crd.All() {
-//		set.AddCRD(f.Data, f.Name)
-//	}
-//	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
+//	g, err := templates.LoadMCPServer()
 package templates
 
-import _ "embed"
+import (
+	_ "embed"
+
+	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/schema"
+)
 
 // MCPServerFile is the name the MCPServer graph goes by in error positions.
 const MCPServerFile = "templates/mcpserver.yaml"
@@ -26,3 +29,29 @@ const MCPServerFile = "templates/mcpserver.yaml"
 //
 //go:embed mcpserver.yaml
 var MCPServer []byte
+
+// MCPServerSchemas are the schemas that type the MCPServer graph: the built-in kinds of
+// Kubernetes and the embedded CRDs of mcpruntime.org (MCPServer, and MCPAccessGrant and
+// MCPAgentSession, which the graph reads).
+func MCPServerSchemas() (*schema.Set, error) {
+	set, err := schema.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range crd.All() {
+		if _, err := set.AddCRD(f.Data, f.Name); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
+}
+
+// LoadMCPServer loads and type-checks the embedded MCPServer graph with MCPServerSchemas,
+// as the operator serves it by default. opts come after the schemas (cost limits, say).
+func LoadMCPServer(opts ...graph.Option) (*graph.Graph, error) {
+	set, err := MCPServerSchemas()
+	if err != nil {
+		return nil, err
+	}
+	return graph.Load(MCPServerFile, MCPServer, append([]graph.Option{graph.WithSchemas(set)}, opts...)...)
+}

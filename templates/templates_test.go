@@ -10,23 +10,15 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/render"
-	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
 // load types the embedded graph with the embedded CRD, as the operator does.
 func load(t *testing.T) *graph.Graph {
 	t.Helper()
-	set, err := schema.Builtin()
-	require.NoError(t, err)
-	for _, f := range crd.All() {
-		_, err = set.AddCRD(f.Data, f.Name)
-		require.NoError(t, err)
-	}
-	g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
+	g, err := templates.LoadMCPServer()
 	require.NoError(t, err)
 	return g
 }
@@ -66,7 +58,7 @@ func TestExamplesRender(t *testing.T) {
 			require.NoError(t, err)
 			require.Empty(t, res.Errors)
 			for _, n := range res.Nodes {
-				require.NotEqual(t, render.Failed, n.State, "%s: %s", n.ID, n.Reason)
+				require.NotEqual(t, render.Error, n.State, "%s: %s", n.ID, n.Reason)
 			}
 		})
 	}

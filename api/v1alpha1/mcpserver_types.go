@@ -42,16 +42,21 @@ type MCPServerList struct {
 // MCPServerSpec is the desired state of an MCP server. Field names and defaults are
 // those of MCP Runtime's MCPServer, so existing manifests apply unchanged.
 //
-// Rules that span fields sit here because CEL can only see a rule's own subtree.
+// Admission rejects only what MCP Runtime's CRD and admission webhooks reject too; a spec
+// that passes but cannot work is refused by the default graph's checks instead, in the
+// status (phase Error, the field, the fix). Rules that span fields sit here because CEL can
+// only see a rule's own subtree. A port of 0 means the default port, as in MCP Runtime.
 //
-// +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || self.gateway.port != self.port",message="gateway.port must differ from spec.port when the gateway is enabled: both containers share the pod's network",fieldPath=".gateway.port"
+// +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || (has(self.gateway.port) && self.gateway.port != 0 ? self.gateway.port : 8091) != (has(self.port) && self.port != 0 ? self.port : 8088)",message="gateway.port must differ from spec.port when the gateway is enabled: both containers share the pod's network",fieldPath=".gateway.port"
+// +kubebuilder:validation:XValidation:rule="!(has(self.gateway) && has(self.gateway.enabled) && self.gateway.enabled) || !has(self.auth) || !has(self.auth.mode) || self.auth.mode != 'oauth' || (has(self.auth.issuerURL) && self.auth.issuerURL.trim().size() > 0)",message="auth.issuerURL is required when auth.mode is oauth and the gateway is enabled: the gateway validates tokens against it",fieldPath=".auth.issuerURL",reason="FieldValueRequired"
 // +kubebuilder:validation:XValidation:rule="!has(self.rollout) || self.rollout.strategy != 'Canary' || (has(self.rollout.canaryReplicas) && self.rollout.canaryReplicas > 0)",message="rollout.canaryReplicas must be greater than 0 when rollout.strategy is Canary",fieldPath=".rollout.canaryReplicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.rollout) || self.rollout.strategy != 'Canary' || !has(self.rollout.canaryReplicas) || self.rollout.canaryReplicas < self.replicas",message="rollout.canaryReplicas must be less than spec.replicas when rollout.strategy is Canary: the stable track keeps replicas - canaryReplicas",fieldPath=".rollout.canaryReplicas"
 type MCPServerSpec struct {
 	// TeamID identifies the owning platform team; it is rendered into gateway policy
-	// and analytics events, where whitespace would break header and label matching.
-	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:space:]]')",message="teamID must not contain whitespace"
+	// and analytics events, where whitespace would break header and label matching. A
+	// teamID of whitespace only counts as unset.
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || !self.matches('[ \\t\\r\\n]')",message="teamID must not contain spaces, tabs or line breaks"
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self.size() <= 128",message="teamID must be at most 128 characters"
 	// +optional
 	TeamID string `json:"teamID,omitempty"`
 
@@ -63,18 +68,14 @@ type MCPServerSpec struct {
 	// appended; registryOverride / useProvisionedRegistry may replace its registry.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=1024
-	// +kubebuilder:validation:XValidation:rule="!self.matches('[[:space:]]')",message="image must not contain whitespace"
 	Image string `json:"image"`
 
 	// ImageTag is appended to image when image has neither tag nor digest; the
 	// template uses "latest" then. Not defaulted here because it is ignored otherwise.
-	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	ImageTag string `json:"imageTag,omitempty"`
 
 	// RegistryOverride replaces the registry of image (or prefixes a bare image name).
-	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	RegistryOverride string `json:"registryOverride,omitempty"`
 
@@ -88,41 +89,34 @@ type MCPServerSpec struct {
 	// +optional
 	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
 
-	// Replicas is the total number of server pods (stable plus canary).
+	// Replicas is the total number of server pods (stable plus canary); below 0 runs
+	// none, as in MCP Runtime.
 	// +kubebuilder:default=1
-	// +kubebuilder:validation:Minimum=0
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// Port is the container port the server listens on (named `http`).
+	// Port is the container port the server listens on (named `http`); 0 means 8088.
 	// +kubebuilder:default=8088
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	Port int32 `json:"port,omitempty"`
 
-	// ServicePort is the port the Service exposes; the Ingress backend uses it.
+	// ServicePort is the port the Service exposes; the Ingress backend uses it. 0 means 80.
 	// +kubebuilder:default=80
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	ServicePort int32 `json:"servicePort,omitempty"`
 
 	// IngressPath is the route path; `/<name>/mcp` when neither it nor
 	// publicPathPrefix is set. publicPathPrefix takes precedence.
-	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	IngressPath string `json:"ingressPath,omitempty"`
 
 	// IngressHost is the route host. When both it and publicPathPrefix are unset the
 	// operator's MCP_DEFAULT_INGRESS_HOST is used.
-	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	IngressHost string `json:"ingressHost,omitempty"`
 
 	// PublicPathPrefix routes the server at `/<publicPathPrefix>/mcp`, under
 	// ingressHost when set, otherwise hostless.
-	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.size() == 0 || self.matches('[^/]')",message="publicPathPrefix must contain a character other than '/'"
 	// +optional
 	PublicPathPrefix string `json:"publicPathPrefix,omitempty"`
@@ -130,7 +124,6 @@ type MCPServerSpec struct {
 	// IngressClass selects the ingress controller and its default annotations
 	// (traefik, nginx, istio, or any other class).
 	// +kubebuilder:default=traefik
-	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	IngressClass string `json:"ingressClass,omitempty"`
 
@@ -205,13 +198,11 @@ type ResourceRequirements struct {
 	Requests *ResourceList `json:"requests,omitempty"`
 }
 
-// ResourceList holds CPU and memory as Kubernetes quantity strings. They are checked
-// here so a typo ("500 m") is rejected at apply time instead of failing the Deployment.
+// ResourceList holds CPU and memory as Kubernetes quantity strings. The default graph
+// checks them: a typo ("500 m") is phase Error naming the field, not a failed Deployment.
 type ResourceList struct {
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$`
 	// +optional
 	CPU string `json:"cpu,omitempty"`
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$`
 	// +optional
 	Memory string `json:"memory,omitempty"`
 }
@@ -219,13 +210,15 @@ type ResourceList struct {
 // EnvVar is a literal environment variable.
 type EnvVar struct {
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 	// +optional
 	Value string `json:"value,omitempty"`
 }
 
 // SecretEnvVar is an environment variable whose value comes from a Secret key.
+//
+// +kubebuilder:validation:XValidation:rule="size(self.secretKeyRef.name) > 0",message="secretKeyRef.name is required",fieldPath=".secretKeyRef.name",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="size(self.secretKeyRef.key) > 0",message="secretKeyRef.key is required",fieldPath=".secretKeyRef.key",reason="FieldValueRequired"
 type SecretEnvVar struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
@@ -234,18 +227,22 @@ type SecretEnvVar struct {
 	SecretKeyRef SecretKeyRef `json:"secretKeyRef"`
 }
 
-// SecretKeyRef selects one key of a Secret in the server's namespace.
+// SecretKeyRef selects one key of a Secret in the server's namespace. Whether an empty
+// name or key is an error depends on where the reference sits (SecretEnvVar,
+// AnalyticsSpec).
 type SecretKeyRef struct {
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	Key string `json:"key"`
 }
 
-// TrustLevel is the trust a caller needs (or a tool requires).
-// +kubebuilder:validation:Enum=low;medium;high
+// TrustLevel is the trust a caller needs (or a tool requires): low, medium or high. An
+// empty value is the default (low), as MCP Runtime's defaulting webhook fills it in before
+// its CRD's enum is checked. (That webhook also fills a value of spaces; a rule that trims
+// costs too much inside the tools list for the API server, so the enum takes "" only.)
+//
+// +kubebuilder:validation:Enum=low;medium;high;""
 type TrustLevel string
 
 // Trust levels, lowest first.
@@ -300,7 +297,6 @@ type Tool struct {
 // InventoryItem is one prompt, MCP resource or task of the server's inventory.
 type InventoryItem struct {
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
 	// +optional
 	Description string `json:"description,omitempty"`
@@ -308,8 +304,11 @@ type InventoryItem struct {
 	Labels map[string]string `json:"labels,omitempty"`
 }
 
-// AuthMode is how the gateway identifies callers.
-// +kubebuilder:validation:Enum=none;header;oauth;mtls
+// AuthMode is how the gateway identifies callers: none, header, oauth or mtls. An empty
+// value is the default (header), as MCP Runtime's defaulting webhook fills it in before its
+// CRD's enum is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.size() == 0 || self in ['none', 'header', 'oauth', 'mtls']",message="must be none, header, oauth or mtls"
 type AuthMode string
 
 // Auth modes.
@@ -321,10 +320,12 @@ const (
 )
 
 // AuthSpec configures caller identity at the gateway. The header names are plain
-// defaults so a policy file never carries an empty header name.
+// defaults so a policy file never carries an empty header name. With mode oauth the
+// issuerURL is required only when the gateway is enabled (a rule of MCPServerSpec, which
+// sees the gateway); without the gateway oauth only adds the Ingress path of the
+// protected-resource metadata.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'oauth' || (has(self.issuerURL) && self.issuerURL.size() > 0)",message="auth.issuerURL is required when auth.mode is oauth",fieldPath=".issuerURL",reason="FieldValueRequired"
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain.size() > 0)",message="auth.trustDomain is required when auth.mode is mtls",fieldPath=".trustDomain",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'mtls' || (has(self.trustDomain) && self.trustDomain.trim().size() > 0)",message="auth.trustDomain is required when auth.mode is mtls",fieldPath=".trustDomain",reason="FieldValueRequired"
 type AuthSpec struct {
 	// +kubebuilder:default=header
 	// +optional
@@ -344,21 +345,21 @@ type AuthSpec struct {
 	// +kubebuilder:default=Authorization
 	// +optional
 	TokenHeader string `json:"tokenHeader,omitempty"`
-	// IssuerURL is the OAuth issuer; required with mode oauth.
-	// +kubebuilder:validation:MaxLength=2048
+	// IssuerURL is the OAuth issuer; required with mode oauth when the gateway is enabled.
 	// +optional
 	IssuerURL string `json:"issuerURL,omitempty"`
-	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	Audience string `json:"audience,omitempty"`
 	// TrustDomain is the SPIFFE trust domain of client certificates; required with mode mtls.
-	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	TrustDomain string `json:"trustDomain,omitempty"`
 }
 
-// PolicyMode is whether the gateway enforces or only records decisions.
-// +kubebuilder:validation:Enum=allow-list;observe
+// PolicyMode is whether the gateway enforces or only records decisions: allow-list or
+// observe. A blank value is the default (allow-list), as MCP Runtime's defaulting webhook
+// fills it in before its CRD's enum is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow-list', 'observe']",message="must be allow-list or observe"
 type PolicyMode string
 
 // Policy modes.
@@ -367,8 +368,11 @@ const (
 	PolicyObserve   PolicyMode = "observe"
 )
 
-// Decision is the gateway's answer when no rule matches.
-// +kubebuilder:validation:Enum=allow;deny
+// Decision is the gateway's answer when no rule matches: allow or deny. A blank value is
+// the default (deny), as MCP Runtime's defaulting webhook fills it in before its CRD's enum
+// is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow', 'deny']",message="must be allow or deny"
 type Decision string
 
 // Decisions.
@@ -388,11 +392,9 @@ type PolicySpec struct {
 	// EnforceOn names the MCP operation the policy is evaluated on. It is one string,
 	// as in MCP Runtime manifests and the policy file's enforce_on.
 	// +kubebuilder:default=call_tool
-	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	EnforceOn string `json:"enforceOn,omitempty"`
 	// +kubebuilder:default=v1
-	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	PolicyVersion string `json:"policyVersion,omitempty"`
 }
@@ -424,21 +426,17 @@ type GatewaySpec struct {
 	Enabled bool `json:"enabled,omitempty"`
 	// Image of the sidecar; the operator's MCP_GATEWAY_PROXY_IMAGE when empty, and
 	// phase Error when both are empty.
-	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Image string `json:"image,omitempty"`
 	// Port the gateway listens on; the Service targets it when the gateway is enabled.
+	// 0 means 8091.
 	// +kubebuilder:default=8091
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	Port int32 `json:"port,omitempty"`
 	// UpstreamURL is where the gateway forwards; `http://127.0.0.1:<spec.port>` when empty.
-	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	UpstreamURL string `json:"upstreamURL,omitempty"`
 	// StripPrefix is removed from request paths before forwarding.
-	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	StripPrefix string `json:"stripPrefix,omitempty"`
 	// Resources of the sidecar, defaulted per value like the server's.
@@ -446,12 +444,15 @@ type GatewaySpec struct {
 	Resources *ResourceRequirements `json:"resources,omitempty"`
 }
 
-// AnalyticsSpec configures event emission by the gateway.
+// AnalyticsSpec configures event emission by the gateway. MCP Runtime checks the API key
+// reference only while analytics is not disabled, and so does loom.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.disabled) && self.disabled) || !has(self.apiKeySecretRef) || self.apiKeySecretRef.name.trim().size() > 0",message="analytics.apiKeySecretRef.name is required",fieldPath=".apiKeySecretRef.name",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="(has(self.disabled) && self.disabled) || !has(self.apiKeySecretRef) || self.apiKeySecretRef.key.trim().size() > 0",message="analytics.apiKeySecretRef.key is required",fieldPath=".apiKeySecretRef.key",reason="FieldValueRequired"
 type AnalyticsSpec struct {
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
 	// IngestURL receives events; the operator's MCP_ANALYTICS_INGEST_URL when empty.
-	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	IngestURL string `json:"ingestURL,omitempty"`
 	// Source labels emitted events; `<name>-gateway` when empty.
@@ -465,8 +466,11 @@ type AnalyticsSpec struct {
 	APIKeySecretRef *SecretKeyRef `json:"apiKeySecretRef,omitempty"`
 }
 
-// RolloutStrategy is how new pods replace old ones.
-// +kubebuilder:validation:Enum=RollingUpdate;Recreate;Canary
+// RolloutStrategy is how new pods replace old ones: RollingUpdate, Recreate or Canary. A
+// blank value is the default (RollingUpdate), as MCP Runtime's defaulting webhook fills it
+// in before its CRD's enum is checked.
+//
+// +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['RollingUpdate', 'Recreate', 'Canary']",message="must be RollingUpdate, Recreate or Canary"
 type RolloutStrategy string
 
 // Rollout strategies.
@@ -478,26 +482,24 @@ const (
 
 // RolloutSpec configures the Deployment strategy. maxUnavailable and maxSurge accept
 // an integer or a percentage; MCP Runtime manifests write them as strings ("1"), which
-// the template turns into the integer 1.
+// the template turns into the integer 1. As in MCP Runtime, a string is read without
+// surrounding whitespace, an empty one means 25%, and the number may carry a sign ("+1").
 type RolloutSpec struct {
 	// +kubebuilder:default=RollingUpdate
 	// +optional
 	Strategy RolloutStrategy `json:"strategy,omitempty"`
 	// +kubebuilder:default="25%"
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:Pattern=`^[0-9]+%?$`
-	// +kubebuilder:validation:XValidation:rule="type(self) == string || self >= 0",message="must be a non-negative integer or a percentage such as 25%"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.trim().size() == 0 || (self.trim().matches('^[-+]?[0-9]+%?$') && !self.trim().matches('^-[0-9]*[1-9]')) : self >= 0",message="must be a non-negative integer or a percentage such as 25%"
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 	// +kubebuilder:default="25%"
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:Pattern=`^[0-9]+%?$`
-	// +kubebuilder:validation:XValidation:rule="type(self) == string || self >= 0",message="must be a non-negative integer or a percentage such as 25%"
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.trim().size() == 0 || (self.trim().matches('^[-+]?[0-9]+%?$') && !self.trim().matches('^-[0-9]*[1-9]')) : self >= 0",message="must be a non-negative integer or a percentage such as 25%"
 	// +optional
 	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 	// CanaryReplicas run the new version on the `<name>-canary` Deployment; with
-	// strategy Canary it must be > 0 and < replicas.
-	// +kubebuilder:validation:Minimum=0
+	// strategy Canary it must be > 0 and < replicas; other strategies ignore it.
 	// +optional
 	CanaryReplicas *int32 `json:"canaryReplicas,omitempty"`
 }

@@ -1,5 +1,3 @@
-// Command loom is the one binary of the project: the operator, the template author's
-// tools (render, validate, test) and the local control plane.
 package main
 
 import (
@@ -30,6 +28,7 @@ func newRootCmd() *cobra.Command {
 		newRenderCmd(),
 		newValidateCmd(),
 		newTestCmd(),
+		newVersionCmd(),
 	// subcommands, one file each
 	)
 	return root

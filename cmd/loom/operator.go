@@ -1,10 +1,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -12,17 +16,20 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/schema"
+	"github.com/loom-mcp/loom/engine/input"
+	"github.com/loom-mcp/loom/internal/version"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -33,6 +40,10 @@ type operatorFlags struct {
 	qps                                                            float32
 	burst, concurrency                                             int
 	memoryLimit                                                    string
+	namespaces                                                     []string
+	metricsSecure                                                  bool
+	leaseDuration, renewDeadline, retryPeriod                      time.Duration
+	zap                                                            zap.Options
 }
 
 func newOperatorCmd() *cobra.Command {
@@ -62,11 +73,25 @@ the others in the README) and from --set KEY=VALUE, and reconciles until SIGINT 
 	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "instances reconciled at once")
 	fl.StringVar(&f.memoryLimit, "memory-limit", "", `soft limit of the Go runtime's memory, e.g. "64Mi" (default: $GOMEMLIMIT, else none); above it the garbage collector works harder`)
+	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "serve only these namespaces (comma-separated): watch and write nowhere else; `loom rbac --namespaces` prints the Roles this needs (default: every namespace)")
+	fl.BoolVar(&f.metricsSecure, "metrics-secure", false, "serve metrics over HTTPS, only to callers whose token may get /metrics (TokenReview and SubjectAccessReview); the install sets it")
+	fl.DurationVar(&f.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long a standby waits, after the leader's last renewal, before it takes the lease")
+	fl.DurationVar(&f.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "how long the leader retries renewing before it gives up leading (and exits)")
+	fl.DurationVar(&f.retryPeriod, "leader-election-retry-period", 2*time.Second, "how often candidates try to acquire or renew the lease")
+	// --zap-log-level (info, debug, or a number: 2 for V(2)), --zap-devel (text logs,
+	// debug level), --zap-encoder, --zap-stacktrace-level, --zap-time-encoding. JSON at
+	// info by default.
+	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	f.zap.BindFlags(zapFlags)
+	fl.AddGoFlagSet(zapFlags)
 	return cmd
 }
 
 func runOperator(cmd *cobra.Command, f operatorFlags) error {
-	ctrl.SetLogger(zap.New())
+	logger := zap.New(zap.UseFlagOptions(&f.zap))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger) // client-go's own lines (leader election) in the same format
+	build := version.Get()
 	if f.memoryLimit != "" {
 		q, err := resource.ParseQuantity(f.memoryLimit)
 		if err != nil {
@@ -78,22 +103,12 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := g.ConfigFromEnv(os.Getenv)
+	cfg, err := operatorConfig(g, f.set)
 	if err != nil {
 		return err
 	}
-	for _, kv := range f.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("--set %q: expected KEY=VALUE", kv)
-		}
-		val, err := g.ParseConfig(k, v)
-		if err != nil {
-			return fmt.Errorf("--set %s: %w", kv, err)
-		}
-		cfg[k] = val
-	}
-	if _, err := g.ConfigValues(cfg); err != nil {
+	namespaces, err := operatorNamespaces(g, f.namespaces)
+	if err != nil {
 		return err
 	}
 
@@ -107,15 +122,25 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
 	}
+	metricsOpts := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure}
+	if f.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
 	mgr, err := ctrl.NewManager(rest, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(g, scheme, cache.Options{}),
+		Cache:                   controllers.WatchNamespaces(controllers.CacheOptions(g, scheme, cache.Options{}), namespaces),
 		Client:                  controllers.ClientOptions(client.Options{}),
-		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "loom-" + g.Name,
 		LeaderElectionNamespace: f.leaderNamespace,
+		LeaseDuration:           &f.leaseDuration,
+		RenewDeadline:           &f.renewDeadline,
+		RetryPeriod:             &f.retryPeriod,
+		// The process exits right after the manager stops: hand the lease over at once,
+		// so a rollout does not wait out the lease duration.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return err
@@ -129,26 +154,69 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 	// Loading the graph and the schemas leaves tens of MiB of garbage behind; hand it back
 	// now rather than carry it as resident memory for the life of the process.
 	debug.FreeOSMemory()
-	ctrl.Log.Info("loom operator starting", "graph", g.Name, "instance", g.Instance.GVK.String(), "resources", len(g.Nodes))
-	return mgr.Start(ctrl.SetupSignalHandler())
+	buildInfo.WithLabelValues(build.Version, build.Commit, build.GoVersion).Set(1)
+	ctrl.Log.Info("loom operator starting", "version", build.Version, "commit", build.Commit, "go", build.GoVersion,
+		"graph", g.Name, "instance", g.Instance.GVK.String(), "resources", len(g.Nodes), "leaderElection", f.leaderElect,
+		"namespaces", namespaces)
+	// A context that can end is the caller's (a test's); otherwise SIGINT and SIGTERM end it.
+	ctx := cmd.Context()
+	if ctx == nil || ctx.Done() == nil {
+		ctx = ctrl.SetupSignalHandler()
+	}
+	return mgr.Start(ctx)
 }
+
+// operatorNamespaces checks --namespaces for the graph: namespace names, and an instance
+// kind that lives in namespaces.
+func operatorNamespaces(g *graph.Graph, list []string) ([]string, error) {
+	namespaces, err := parseNamespaces(list)
+	if err != nil {
+		return nil, err
+	}
+	if len(namespaces) > 0 && !g.Instance.Namespaced {
+		return nil, fmt.Errorf("--namespaces: %s is cluster-scoped; only an operator of a namespaced kind can be restricted to namespaces", g.Instance.GVK.Kind)
+	}
+	return namespaces, nil
+}
+
+// operatorConfig is the graph's configuration from the environment, with --set KEY=VALUE
+// over it, each value checked against the key's declared type.
+func operatorConfig(g *graph.Graph, set []string) (map[string]any, error) {
+	cfg, err := g.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--set %q: expected KEY=VALUE", kv)
+		}
+		val, err := g.ParseConfig(k, v)
+		if err != nil {
+			return nil, fmt.Errorf("--set %s: %w", kv, err)
+		}
+		cfg[k] = val
+	}
+	if _, err := g.ConfigValues(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// buildInfo is loom_build_info: 1, labelled with the build that serves the metrics.
+var buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "loom_build_info",
+	Help: "The running build of loom: always 1, with its version, commit and Go version as labels.",
+}, []string{"version", "commit", "goversion"})
+
+func init() { metrics.Registry.MustRegister(buildInfo) }
 
 // operatorGraph loads --graph, or the embedded MCPServer graph typed by the embedded CRD.
 func operatorGraph(f operatorFlags) (*graph.Graph, error) {
 	if f.graphPath != "" {
-		g, _, err := loadGraph(f.graphPath, f.crds)
-		return g, err
+		return input.Graph(f.graphPath, f.graphPath, f.crds...)
 	}
-	set, err := schema.Builtin()
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range crd.All() {
-		if _, err := set.AddCRD(f.Data, f.Name+" (embedded)"); err != nil {
-			return nil, err
-		}
-	}
-	return graph.Load("templates/mcpserver.yaml (embedded)", templates.MCPServer, graph.WithSchemas(set))
+	return templates.LoadMCPServer()
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

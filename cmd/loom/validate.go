@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/loom-mcp/loom/engine/input"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -17,7 +19,7 @@ and type-checks every expression, and orders the resources by their references. 
 problem is printed with file:line:col, the resource id, the field path and the expression.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, _, err := loadGraph(args[0], crds)
+			g, err := input.Graph(args[0], args[0], crds...)
 			if err != nil {
 				return err
 			}

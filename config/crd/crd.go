@@ -1,6 +1,7 @@
-// Package crd embeds the CustomResourceDefinitions that `make generate` writes from
-// api/v1alpha1 (MCPServer, MCPAccessGrant, MCPAgentSession), so the operator can type its
-// default graph (and the CLI its renders) with no files around. It imports nothing.
+// Package crd owns the CustomResourceDefinitions that `make generate` writes from
+// api/v1alpha1 (MCPServer, MCPAccessGrant, MCPAgentSession), embedded so the operator can
+// type its default graph (and the CLI its renders) with no files around. It may import
+// nothing but embed.
 package crd
 
 import _ "embed"

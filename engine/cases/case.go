@@ -10,14 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
-	"strings"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/engine/assert"
-	"github.com/loom-mcp/loom/engine/readiness"
+	"github.com/loom-mcp/loom/engine/input"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -63,7 +60,7 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 
 	// 1. The golden document.
 	expectedPath := filepath.Join(r.Dir, "expected.yaml")
-	expected, err := ReadValue(expectedPath)
+	expected, err := input.ReadValue(expectedPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !update {
@@ -93,7 +90,7 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 
 	// 2. The assertions.
 	assertPath := filepath.Join(r.Dir, "assert.yaml")
-	data, err := os.ReadFile(assertPath)
+	data, err := input.ReadFile(assertPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return r
@@ -117,13 +114,31 @@ const header = "# Golden document of this case, written by `loom test -update`: 
 // document renders the case in dir and returns {nodes, objects, status[, errors]} as a
 // JSON value.
 func (s *Suite) document(ctx context.Context, dir string) (any, error) {
-	g := s.Graph
+	in, outside, err := s.input(dir)
+	if err != nil {
+		return nil, err
+	}
+	// Render, then readiness and status: what the controller does on each reconcile.
+	res, err := render.Render(ctx, s.Graph, in)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), filepath.Join(dir, "config.yaml"), err)
+	}
+	rep, err := render.Status(ctx, s.Graph, in, res, render.StatusOptions{Now: s.Now, Errors: outside})
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return documentOf(res, rep)
+}
+
+// input reads the case in dir: what the render takes, and the errors from outside the
+// engine that status sees.
+func (s *Suite) input(dir string) (render.Input, []string, error) {
 	in := render.Input{Validate: true}
 	var err error
 
 	// 1. The instance, as the API server would store it.
-	if in.Instance, err = s.instance(filepath.Join(dir, "instance.yaml")); err != nil {
-		return nil, err
+	if in.Instance, err = input.Instance(filepath.Join(dir, "instance.yaml"), s.Graph); err != nil {
+		return in, nil, err
 	}
 
 	// 2. Config: the case's keys over the suite's.
@@ -131,45 +146,37 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 	for k, v := range s.Config {
 		in.Config[k] = v
 	}
-	configPath := filepath.Join(dir, "config.yaml")
-	if v, err := ReadValue(configPath); err == nil {
-		m, ok := v.(map[string]any)
-		if !ok && v != nil {
-			return nil, fmt.Errorf("%s: expected a map of config keys to values", configPath)
-		}
+	if m, err := input.Config(filepath.Join(dir, "config.yaml")); err == nil {
 		for k, v := range m {
 			in.Config[k] = v
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return in, nil, err
 	}
 
 	// 3. Observed objects, by node id.
-	if in.Observed, err = s.observed(filepath.Join(dir, "observed")); err != nil {
-		return nil, err
+	in.Observed = map[string]map[string]any{}
+	if observedDir := filepath.Join(dir, "observed"); exists(observedDir) {
+		if in.Observed, err = input.Observed(observedDir, s.Graph); err != nil {
+			return in, nil, err
+		}
 	}
 
 	// 4. Errors from outside the engine.
 	var outside []string
 	errorsPath := filepath.Join(dir, "errors.yaml")
-	if data, err := os.ReadFile(errorsPath); err == nil {
+	if data, err := input.ReadFile(errorsPath); err == nil {
 		if err := yaml.UnmarshalStrict(data, &outside); err != nil {
-			return nil, fmt.Errorf("%s: expected a list of strings: %w", errorsPath, err)
+			return in, nil, fmt.Errorf("%s: expected a list of strings: %w", errorsPath, err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return in, nil, err
 	}
+	return in, outside, nil
+}
 
-	// 5. Render, then readiness and status: what the controller does on each reconcile.
-	res, err := render.Render(ctx, g, in)
-	if err != nil {
-		return nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), configPath, err)
-	}
-	rep, err := readiness.Evaluate(ctx, g, in, res, readiness.Options{Now: s.Now, Errors: outside})
-	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-
+// documentOf is the document of a render and its status, as a JSON value.
+func documentOf(res *render.Result, rep *render.Report) (any, error) {
 	nodes := map[string]any{}
 	objects := []any{}
 	reasons := map[string]bool{}
@@ -202,110 +209,14 @@ func (s *Suite) document(ctx context.Context, dir string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := utiljson.Unmarshal(js, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
+	return input.DecodeJSON(js)
 }
 
-// instance reads the instance, checks its kind, and defaults and validates it.
-func (s *Suite) instance(path string) (map[string]any, error) {
-	v, err := ReadValue(path)
-	if err != nil {
-		return nil, err
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: expected an object", path)
-	}
-	want := s.Graph.Instance.GVK
-	if obj["apiVersion"] != want.GroupVersion().String() || obj["kind"] != want.Kind {
-		return nil, fmt.Errorf("%s: apiVersion %v, kind %v: the graph expands %s %s",
-			path, obj["apiVersion"], obj["kind"], want.GroupVersion(), want.Kind)
-	}
-	if s.Graph.Instance.Namespaced {
-		meta, _ := obj["metadata"].(map[string]any)
-		if meta == nil {
-			meta = map[string]any{}
-			obj["metadata"] = meta
-		}
-		if ns, _ := meta["namespace"].(string); ns == "" {
-			meta["namespace"] = "default"
-		}
-	}
-	if err := s.Graph.Schemas.Default(obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := s.Graph.Schemas.Validate(obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return obj, nil
-}
-
-// observed reads dir/<id>.yaml for each node observed.
-func (s *Suite) observed(dir string) (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		id, ok := strings.CutSuffix(e.Name(), ".yaml")
-		if e.IsDir() || !ok {
-			return nil, fmt.Errorf("%s: expected only <node id>.yaml files in %s", path, dir)
-		}
-		if rd, isRead := s.Graph.Read(id); isRead {
-			v, err := ReadValue(path)
-			if err != nil {
-				return nil, err
-			}
-			obj, _ := v.(map[string]any)
-			if out[id], err = s.readObserved(path, rd, obj); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		n, ok := s.Graph.Node(id)
-		if !ok {
-			return nil, fmt.Errorf("%s: the graph has no node %q; its nodes: %s", path, id, strings.Join(s.nodeIDs(), ", "))
-		}
-		v, err := ReadValue(path)
-		if err != nil {
-			return nil, err
-		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: expected an object", path)
-		}
-		gvk := n.Kind.GVK
-		for _, f := range [][2]string{{"apiVersion", gvk.GroupVersion().String()}, {"kind", gvk.Kind}} {
-			got, set := obj[f[0]]
-			if !set {
-				obj[f[0]] = f[1]
-			} else if got != f[1] {
-				return nil, fmt.Errorf("%s: %s is %v, but node %s is a %s %s", path, f[0], got, id, gvk.GroupVersion(), gvk.Kind)
-			}
-		}
-		if err := s.Graph.Schemas.Validate(obj); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		out[id] = obj
-	}
-	return out, nil
-}
-
-func (s *Suite) nodeIDs() []string {
-	ids := make([]string, len(s.Graph.Nodes))
-	for i, n := range s.Graph.Nodes {
-		ids[i] = n.ID
-	}
-	sort.Strings(ids)
-	return ids
+// exists reports whether an optional path is there; any error but its absence is left
+// for the reader to report.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // marshal prints a JSON value as YAML with sorted keys, the form expected.yaml is kept in.

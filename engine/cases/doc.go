@@ -1,10 +1,11 @@
-// Package cases runs golden cases of a ResourceGraph offline, with the code the controller
-// runs: render.Render (every object validated against its schema) and readiness.Evaluate.
-// A suite is a directory: suite.yaml names the graph, its CRDs, default config and a fixed
-// clock; each subdirectory is one case, an instance plus optional config, observed objects
-// and API errors. Running a case yields a document {nodes, objects, status} that must equal
-// the case's expected.yaml and satisfy its assert.yaml (engine/assert). Layout is the
-// authoritative description, printed by `loom test --help`.
+// Package cases owns golden-case suites: it runs the cases of a ResourceGraph offline, with
+// the code the controller runs: render.Render (every object validated against its schema)
+// and render.Status. A suite is a directory: suite.yaml names the graph, its CRDs, default
+// config and a fixed clock; each subdirectory is one case, an instance plus optional config,
+// observed objects and API errors. Running a case yields a document {nodes, objects, status}
+// that must equal the case's expected.yaml and satisfy its assert.yaml (engine/assert).
+// Layout is the authoritative description, printed by `loom test --help`.
 //
-// It imports engine/graph, render, readiness, schema and assert; it needs no cluster.
+// It may import engine/input (every file goes through it), engine/graph, engine/render and
+// engine/assert, and libraries; it needs no cluster.
 package cases

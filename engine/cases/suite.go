@@ -12,11 +12,10 @@ import (
 	"strings"
 	"time"
 
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/schema"
+	"github.com/loom-mcp/loom/engine/input"
 )
 
 // Layout describes a suite directory; `loom test --help` prints it.
@@ -32,7 +31,7 @@ DIR/<case>/observed/<id>.yaml   optional: the object last observed for node <id>
                                 kind may be left out); for a read, the object read by name, or a
                                 List (kind: List, items: [...]) of a collection's candidates
 DIR/<case>/errors.yaml          optional: a list of strings, errors from outside the engine such as
-                                an apply the API server refused (readiness.Options.Errors)
+                                an apply the API server refused (render.StatusOptions.Errors)
 DIR/<case>/expected.yaml        golden: the document the case produces, rewritten by -update
 DIR/<case>/assert.yaml          optional: a kyverno-json assertion tree the document must satisfy
 
@@ -71,7 +70,7 @@ type suiteFile struct {
 // Load reads DIR/suite.yaml and loads its CRDs and graph.
 func Load(dir string) (*Suite, error) {
 	path := filepath.Join(dir, "suite.yaml")
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -92,22 +91,16 @@ func Load(dir string) (*Suite, error) {
 		return nil, fmt.Errorf("%s: config: %w", path, err)
 	}
 
-	schemas, err := schema.Builtin()
-	if err != nil {
-		return nil, err
+	crds := make([]string, len(sf.CRDs))
+	for i, c := range sf.CRDs {
+		crds[i] = relativeTo(dir, c)
 	}
-	for _, c := range sf.CRDs {
-		crdPath := relativeTo(dir, c)
-		data, err := os.ReadFile(crdPath)
-		if err != nil {
-			return nil, fmt.Errorf("%s: crds: %w", path, err)
-		}
-		if _, err := schemas.AddCRD(data, crdPath); err != nil {
-			return nil, err
-		}
+	schemas, err := input.Schemas(crds...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: crds: %w", path, err)
 	}
 	graphPath := relativeTo(dir, sf.Graph)
-	data, err = os.ReadFile(graphPath)
+	data, err = input.ReadFile(graphPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: graph: %w", path, err)
 	}
@@ -175,39 +168,13 @@ func relativeTo(dir, path string) string {
 	return filepath.Join(dir, path)
 }
 
-// ReadValue reads a YAML or JSON file as a JSON value whose integers are int64, as the
-// engine and the API server see them (never float64).
-func ReadValue(path string) (any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	v, err := decodeYAML(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
-}
-
-func decodeYAML(data []byte) (any, error) {
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, err
-	}
-	var v any
-	if err := utiljson.Unmarshal(js, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
 // decodeMap decodes a JSON object (or nothing) with int64 integers.
 func decodeMap(raw json.RawMessage) (map[string]any, error) {
 	if len(raw) == 0 {
 		return map[string]any{}, nil
 	}
-	var v any
-	if err := utiljson.Unmarshal(raw, &v); err != nil {
+	v, err := input.DecodeJSON(raw)
+	if err != nil {
 		return nil, err
 	}
 	if v == nil {

@@ -5,9 +5,10 @@
 // compiled programs with a cost limit that stop when their context is done; and the
 // conversion of results to JSON-safe Go values.
 //
-// Unlike the API server, loom lets list and map literals mix types, because templates
-// build objects in CEL.
+// It may import libraries only (cel-go, apiserver's CEL libraries), no other package of
+// loom.
 //
-// Programs are immutable after Compile and safe to share across goroutines. The package
-// imports no other loom package.
+// Unlike the API server, loom lets list and map literals mix types, because templates
+// build objects in CEL. Programs are immutable after Compile and safe to share across
+// goroutines.
 package cel

@@ -138,15 +138,16 @@ func (e *Env) Compile(src string) (*Program, error) {
 	if iss.Err() != nil {
 		return nil, &CompileError{Source: src, Issues: cleanIssues(iss.Err().Error())}
 	}
-	loops, nodes, body := shape(ast)
+	metered, nodes, body := shape(ast)
 	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared),
-		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, loops: loops}
+		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, metered: metered}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
-	if loops {
-		// Comprehensions ask their activation "#interrupted" at every step; the meter
-		// answers, counting steps against the cost limit and watching the context. (cel-go's
-		// own cost tracking re-plans the program on every evaluation: ten times dearer.)
-		opts = append(opts, cel.InterruptCheckFrequency(1))
+	if metered {
+		// Comprehensions ask their activation "#interrupted" at every step, and calls
+		// charged by size ask it for "#meter"; the meter answers, counting against the cost
+		// limit and watching the context. (cel-go's own cost tracking re-plans the program
+		// on every evaluation: ten times dearer.)
+		opts = append(opts, cel.InterruptCheckFrequency(1), cel.CustomDecorator(sizeDecorator(argCharges(ast))))
 	}
 	prg, err := e.env.Program(ast, opts...)
 	if err != nil {

@@ -25,10 +25,11 @@ type Program struct {
 
 	prg cel.Program
 	// Cost: one unit per node of the expression, plus, for each comprehension step, as
-	// many units as the largest loop body of the expression has nodes. Only expressions
-	// with comprehensions (loops) can cost more than their size; they run metered.
+	// many units as the largest loop body of the expression has nodes, plus the size of
+	// what functions build and read (cost.go). Only expressions with comprehensions or
+	// such functions can cost more than their size; they run metered.
 	fixedCost, stepCost, costLimit uint64
-	loops                          bool
+	metered                        bool
 }
 
 // ErrBudget is returned when a render's total CEL cost budget is used up.
@@ -36,7 +37,10 @@ var ErrBudget = errors.New("CEL cost budget of the render exhausted")
 
 // Budget is the CEL cost a whole render may spend. A nil *Budget is unlimited. It is not
 // safe for concurrent use: one render, one budget.
-type Budget struct{ Remaining uint64 }
+type Budget struct {
+	Remaining uint64
+	m         meter // reused by every metered evaluation of the render
+}
 
 // ErrCostLimit is returned when one evaluation of one expression exceeds its cost limit.
 var ErrCostLimit = errors.New("cost limit exceeded")
@@ -44,30 +48,30 @@ var ErrCostLimit = errors.New("cost limit exceeded")
 // Eval runs the program. It stops when ctx is done, when the program's own cost limit is
 // reached, or when budget runs out.
 func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *Budget) (ref.Val, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("evaluation stopped: %w", err)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("evaluation stopped: %w", context.Cause(ctx))
 	}
 	if err := budget.spend(p.fixedCost); err != nil {
 		return nil, err
 	}
-	if !p.loops {
+	if !p.metered {
 		val, _, err := p.prg.Eval(act)
 		return val, err
 	}
-	m := &meter{Activation: act, done: ctx.Done(), maxSteps: p.costLimit / max(p.stepCost, 1)}
+	m := budget.meter()
+	*m = meter{Activation: act, done: ctx.Done(), max: p.costLimit, stepCost: p.stepCost}
 	limitedByBudget := false
-	if budget != nil {
-		if n := budget.Remaining / max(p.stepCost, 1); n < m.maxSteps {
-			m.maxSteps, limitedByBudget = n, true
-		}
+	if budget != nil && budget.Remaining < m.max {
+		m.max, limitedByBudget = budget.Remaining, true
 	}
 	val, _, err := p.prg.Eval(m)
-	if spendErr := budget.spend(m.steps * p.stepCost); spendErr != nil && err == nil && m.stopped == nil {
+	m.Activation = nil
+	if spendErr := budget.spend(m.used); spendErr != nil && err == nil && m.stopped == nil {
 		err = spendErr
 	}
 	switch {
 	case m.stopped == errStopped:
-		return nil, fmt.Errorf("evaluation stopped: %w", ctx.Err())
+		return nil, fmt.Errorf("evaluation stopped: %w", context.Cause(ctx))
 	case m.stopped != nil && limitedByBudget:
 		return nil, ErrBudget
 	case m.stopped != nil:
@@ -78,28 +82,34 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 
 var errStopped = errors.New("context done")
 
-// meter is the activation of a metered evaluation: it counts comprehension steps and stops
-// every loop (by answering "#interrupted") once the steps run out or the context is done.
+// meter is the activation of a metered evaluation: it counts the units spent (comprehension
+// steps, and the sizes cost.go charges) and stops every loop (by answering "#interrupted")
+// and every charged call once they pass max or the context is done.
 type meter struct {
 	interpreter.Activation
 	done     <-chan struct{}
+	used     uint64
+	max      uint64
+	stepCost uint64
 	steps    uint64
-	maxSteps uint64
 	stopped  error
 }
 
 func (m *meter) ResolveName(name string) (any, bool) {
-	if name != "#interrupted" {
+	switch name {
+	case "#meter":
+		return m, true
+	case "#interrupted":
+	default:
 		return m.Activation.ResolveName(name)
 	}
 	if m.stopped != nil {
 		return true, true
 	}
-	m.steps++
-	if m.steps > m.maxSteps {
-		m.stopped = ErrCostLimit
+	if !m.charge(max(m.stepCost, 1)) {
 		return true, true
 	}
+	m.steps++
 	if m.steps&63 == 0 {
 		select {
 		case <-m.done:
@@ -109,6 +119,31 @@ func (m *meter) ResolveName(name string) (any, bool) {
 		}
 	}
 	return false, true
+}
+
+// charge spends n units; false, and the evaluation stops, once they pass max.
+func (m *meter) charge(n uint64) bool {
+	if m.stopped != nil {
+		return false
+	}
+	if n > m.max-m.used {
+		m.used = m.max + 1
+		m.stopped = ErrCostLimit
+		return false
+	}
+	m.used += n
+	return true
+}
+
+// left is what the meter can still spend.
+func (m *meter) left() uint64 { return m.max - min(m.used, m.max) }
+
+// meter returns the budget's meter, or a new one for an unlimited evaluation.
+func (b *Budget) meter() *meter {
+	if b == nil {
+		return &meter{}
+	}
+	return &b.m
 }
 
 func (b *Budget) spend(c uint64) error {
@@ -123,14 +158,16 @@ func (b *Budget) spend(c uint64) error {
 	return nil
 }
 
-// shape reports whether an expression has comprehensions, how many nodes it has, and how
-// many the largest loop body (step and condition) has.
-func shape(a *cel.Ast) (loops bool, nodes, body uint64) {
+// shape reports whether an expression must run metered (it has comprehensions, or calls a
+// function charged by size), how many nodes it has, and how many the largest loop body
+// (step and condition) has.
+func shape(a *cel.Ast) (metered bool, nodes, body uint64) {
 	var count func(e ast.NavigableExpr) uint64
 	count = func(e ast.NavigableExpr) uint64 {
 		n := uint64(1)
+		metered = metered || sizeCharged(e)
 		if e.Kind() == ast.ComprehensionKind {
-			loops = true
+			metered = true
 			c := e.AsComprehension()
 			b := size(c.LoopStep()) + size(c.LoopCondition())
 			body = max(body, b)
@@ -141,7 +178,7 @@ func shape(a *cel.Ast) (loops bool, nodes, body uint64) {
 		return n
 	}
 	nodes = count(ast.NavigateAST(a.NativeRep()))
-	return loops, nodes, body
+	return metered, nodes, body
 }
 
 func size(e ast.Expr) uint64 {
@@ -206,4 +243,27 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Keep charges a result that is kept to be read again (a var) for its size, counted
+// through nested values: a list literal that holds another value twice costs little to
+// build, so values nested in one another through vars would otherwise double unseen.
+func (p *Program) Keep(v ref.Val, budget *Budget) error {
+	if _, scalar := v.(types.String); scalar || !p.containerType() {
+		return nil // built, and charged, by the expression itself
+	}
+	n := sizeOf(v, p.costLimit)
+	if n > p.costLimit {
+		return fmt.Errorf("%w: the value is more than %d units", ErrCostLimit, p.costLimit)
+	}
+	return budget.spend(n)
+}
+
+// containerType reports whether the expression's results may be lists or maps.
+func (p *Program) containerType() bool {
+	switch p.Type.Kind() {
+	case types.ListKind, types.MapKind, types.DynKind, types.AnyKind, types.StructKind, types.OpaqueKind:
+		return true
+	}
+	return false
 }

@@ -13,86 +13,112 @@ import (
 // []any or map[string]any. Integers stay int64. present is false for null and for an empty
 // optional, which a template reads as "omit this field"; map entries and list items that are
 // null or empty optionals are dropped the same way.
+//
+// The result may hold at most MaxValueSize units (a unit per value and per byte of a
+// string): values shared within a CEL result (a list holding one list twice) are copied
+// as many times as they occur, and nothing larger could be applied anyway.
 func ToJSON(v ref.Val) (out any, present bool, err error) {
-	switch x := v.(type) {
-	case types.Null:
-		return nil, false, nil
-	case types.Bool:
-		return bool(x), true, nil
-	case types.Int:
-		return int64(x), true, nil
-	case types.Uint:
-		if uint64(x) > 1<<63-1 {
-			return nil, false, fmt.Errorf("unsigned value %d does not fit in a JSON integer", uint64(x))
-		}
-		return int64(x), true, nil
-	case types.Double:
-		return float64(x), true, nil
-	case types.String:
-		return string(x), true, nil
-	case types.Duration:
-		return x.Duration.String(), true, nil
-	case types.Timestamp:
-		return x.Time.UTC().Format(time.RFC3339), true, nil
-	case *types.Optional:
-		if !x.HasValue() {
-			return nil, false, nil
-		}
-		return ToJSON(x.GetValue())
-	case *types.Err:
-		return nil, false, x
+	c := converter{left: MaxValueSize}
+	return c.toJSON(v)
+}
+
+// MaxValueSize bounds what ToJSON produces: 3 MiB, the API server's request limit, in
+// units of one per value and one per byte of a string.
+const MaxValueSize = 3 << 20
+
+// ErrTooLarge is ToJSON's error for a value past MaxValueSize.
+var ErrTooLarge = fmt.Errorf("the value is larger than %d units (a unit per value and per byte of a string), the API server's request limit", MaxValueSize)
+
+// converter is one ToJSON conversion: what is left of its size.
+type converter struct{ left int }
+
+// spend takes n units; false once the value is too large.
+func (c *converter) spend(n int) bool {
+	c.left -= n
+	return c.left >= 0
+}
+
+func (c *converter) toJSON(v ref.Val) (out any, present bool, err error) {
+	if !c.spend(1) {
+		return nil, false, ErrTooLarge
+	}
+	if out, present, ok, err := c.scalarJSON(v); ok {
+		return out, present, err
 	}
 	// Objects and lists read from the instance or observed objects are native JSON already;
 	// lists joined with + hold CEL values among them, which nativeJSON converts.
 	switch n := v.Value().(type) {
 	case map[string]any:
-		return nativeJSON(n)
+		return c.nativeJSON(n)
 	case []any:
-		return nativeJSON(n)
+		return c.nativeJSON(n)
 	case map[ref.Val]ref.Val: // a map literal: walk it without an iterator
 		out := make(map[string]any, len(n))
 		for k, e := range n {
-			ks, ok := k.(types.String)
-			if !ok {
-				return nil, false, fmt.Errorf("map key %v is a %s: object keys must be strings", k, k.Type())
-			}
-			val, present, err := ToJSON(e)
-			if err != nil {
-				return nil, false, fmt.Errorf("[%q]: %w", string(ks), err)
-			}
-			if present {
-				out[string(ks)] = val
+			if err := c.putEntry(out, k, e); err != nil {
+				return nil, false, err
 			}
 		}
 		return out, true, nil
 	case []ref.Val: // a list literal or a comprehension's result
 		out := make([]any, 0, len(n))
 		for i, e := range n {
-			val, present, err := ToJSON(e)
-			if err != nil {
-				return nil, false, fmt.Errorf("[%d]: %w", i, err)
-			}
-			if present {
-				out = append(out, val)
+			if out, err = c.appendItem(out, i, e); err != nil {
+				return nil, false, err
 			}
 		}
 		return out, true, nil
 	}
+	return c.iterableJSON(v)
+}
+
+// scalarJSON converts the CEL values that are not containers; ok is false for the others.
+func (c *converter) scalarJSON(v ref.Val) (out any, present, ok bool, err error) {
+	switch x := v.(type) {
+	case types.Null:
+		return nil, false, true, nil
+	case types.Bool:
+		return bool(x), true, true, nil
+	case types.Int:
+		return int64(x), true, true, nil
+	case types.Uint:
+		if uint64(x) > 1<<63-1 {
+			return nil, false, true, fmt.Errorf("unsigned value %d does not fit in a JSON integer", uint64(x))
+		}
+		return int64(x), true, true, nil
+	case types.Double:
+		return float64(x), true, true, nil
+	case types.String:
+		if !c.spend(len(x)) {
+			return nil, false, true, ErrTooLarge
+		}
+		return string(x), true, true, nil
+	case types.Duration:
+		return x.Duration.String(), true, true, nil
+	case types.Timestamp:
+		return x.Time.UTC().Format(time.RFC3339), true, true, nil
+	case *types.Optional:
+		if !x.HasValue() {
+			return nil, false, true, nil
+		}
+		out, present, err := c.toJSON(x.GetValue())
+		return out, present, true, err
+	case *types.Err:
+		return nil, false, true, x
+	}
+	return nil, false, false, nil
+}
+
+// iterableJSON converts maps and lists that are neither native JSON nor literals, through
+// their iterators, and library types (quantity, url, ip, cidr, semver) to their canonical
+// string.
+func (c *converter) iterableJSON(v ref.Val) (any, bool, error) {
 	if m, ok := v.(traits.Mapper); ok {
 		out := map[string]any{}
-		it := m.Iterator()
-		for it.HasNext() == types.True {
+		for it := m.Iterator(); it.HasNext() == types.True; {
 			k := it.Next()
-			ks, ok := k.(types.String)
-			if !ok {
-				return nil, false, fmt.Errorf("map key %v is a %s: object keys must be strings", k, k.Type())
-			}
-			val, present, err := ToJSON(m.Get(k))
-			if err != nil {
-				return nil, false, fmt.Errorf("[%q]: %w", string(ks), err)
-			}
-			if present {
-				out[string(ks)] = val
+			if err := c.putEntry(out, k, m.Get(k)); err != nil {
+				return nil, false, err
 			}
 		}
 		return out, true, nil
@@ -101,32 +127,59 @@ func ToJSON(v ref.Val) (out any, present bool, err error) {
 		out := []any{}
 		it := l.Iterator()
 		for i := 0; it.HasNext() == types.True; i++ {
-			val, present, err := ToJSON(it.Next())
-			if err != nil {
-				return nil, false, fmt.Errorf("[%d]: %w", i, err)
-			}
-			if present {
-				out = append(out, val)
+			var err error
+			if out, err = c.appendItem(out, i, it.Next()); err != nil {
+				return nil, false, err
 			}
 		}
 		return out, true, nil
 	}
-	// Library types (quantity, url, ip, cidr, semver) print as their canonical string.
 	if s, ok := v.Value().(fmt.Stringer); ok {
 		return s.String(), true, nil
 	}
 	return nil, false, fmt.Errorf("a value of type %s cannot be written into an object", v.Type())
 }
 
+// putEntry converts one map entry into out, unless its value is absent.
+func (c *converter) putEntry(out map[string]any, k, e ref.Val) error {
+	ks, ok := k.(types.String)
+	if !ok {
+		return fmt.Errorf("map key %v is a %s: object keys must be strings", k, k.Type())
+	}
+	val, present, err := c.toJSON(e)
+	if err != nil {
+		return fmt.Errorf("[%q]: %w", string(ks), err)
+	}
+	if present {
+		out[string(ks)] = val
+	}
+	return nil
+}
+
+// appendItem converts item i of a list onto out, unless it is absent.
+func (c *converter) appendItem(out []any, i int, e ref.Val) ([]any, error) {
+	val, present, err := c.toJSON(e)
+	if err != nil {
+		return nil, fmt.Errorf("[%d]: %w", i, err)
+	}
+	if present {
+		out = append(out, val)
+	}
+	return out, nil
+}
+
 // nativeJSON deep-copies a native JSON value, converting any CEL values inside it.
-func nativeJSON(v any) (any, bool, error) {
+func (c *converter) nativeJSON(v any) (any, bool, error) {
+	if !c.spend(1) {
+		return nil, false, ErrTooLarge
+	}
 	switch x := v.(type) {
 	case ref.Val:
-		return ToJSON(x)
+		return c.toJSON(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			val, present, err := nativeJSON(e)
+			val, present, err := c.nativeJSON(e)
 			if err != nil {
 				return nil, false, fmt.Errorf("[%q]: %w", k, err)
 			}
@@ -138,7 +191,7 @@ func nativeJSON(v any) (any, bool, error) {
 	case []any:
 		out := make([]any, 0, len(x))
 		for i, e := range x {
-			val, present, err := nativeJSON(e)
+			val, present, err := c.nativeJSON(e)
 			if err != nil {
 				return nil, false, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -149,11 +202,16 @@ func nativeJSON(v any) (any, bool, error) {
 		return out, true, nil
 	case nil:
 		return nil, false, nil
-	case string, bool, int64, float64, int, int32:
+	case string:
+		if !c.spend(len(x)) {
+			return nil, false, ErrTooLarge
+		}
+		return x, true, nil
+	case bool, int64, float64, int, int32:
 		return CopyJSON(v), true, nil
 	}
 	// Other native values (a map[ref.Val]ref.Val a CEL list holds) convert as CEL values.
-	return ToJSON(types.DefaultTypeAdapter.NativeToValue(v))
+	return c.toJSON(types.DefaultTypeAdapter.NativeToValue(v))
 }
 
 // CopyJSON deep-copies a JSON value, so results never alias the inputs they came from.

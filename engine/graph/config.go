@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,6 +39,9 @@ func (g *Graph) ConfigValues(given map[string]any) (map[string]any, error) {
 		}
 		if !fits {
 			return nil, fmt.Errorf("config %s: expected a %s, got %T %v", c.Name, c.Type, v, v)
+		}
+		if err := inEnum(c, v); err != nil {
+			return nil, fmt.Errorf("config %s: %w", c.Name, err)
 		}
 		out[c.Name] = v
 	}
@@ -95,5 +99,16 @@ func parseConfig(c parse.ConfigKey, raw string) (any, error) {
 		}
 		return i, nil
 	}
+	if err := inEnum(c, raw); err != nil {
+		return nil, err
+	}
 	return raw, nil
+}
+
+// inEnum checks a value against the key's enum, if it declares one.
+func inEnum(c parse.ConfigKey, v any) error {
+	if s, ok := v.(string); ok && len(c.Enum) > 0 && !slices.Contains(c.Enum, s) {
+		return fmt.Errorf("expected one of %s", strings.Join(c.Enum, ", "))
+	}
+	return nil
 }

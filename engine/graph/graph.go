@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/loom-mcp/loom/engine/cel"
 	"github.com/loom-mcp/loom/engine/parse"
@@ -31,6 +32,8 @@ type Graph struct {
 	Schemas *schema.Set
 	// CostBudget bounds the CEL cost of one render plus its status evaluation.
 	CostBudget uint64
+	// RenderTimeout bounds the time of one render, and of its status evaluation.
+	RenderTimeout time.Duration
 
 	vars map[string]*Var
 }
@@ -60,6 +63,9 @@ type Node struct {
 	Kind *schema.Kind
 	// Shared objects are one per namespace for every instance that renders them (parse.Resource).
 	Shared bool
+	// Recreate: an immutable-field refusal may be met by deleting and creating the object
+	// again (parse.Resource).
+	Recreate bool
 	// Deps are the ids whose observed objects this node's template or includeWhen read.
 	Deps []string
 	// Index is the node's position in the file.

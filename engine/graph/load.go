@@ -3,9 +3,9 @@ package graph
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/common/types"
 	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,10 +20,16 @@ import (
 // hundred expressions at their full per-expression limit.
 const DefaultCostBudget = 100 * cel.DefaultCostLimit
 
+// DefaultRenderTimeout bounds one render, and one status evaluation: a render of the
+// MCPServer graph takes well under a millisecond, so a render still running after seconds
+// is working through hostile input, and stops with an error naming the expression.
+const DefaultRenderTimeout = 5 * time.Second
+
 type options struct {
-	schemas    *schema.Set
-	costLimit  uint64
-	costBudget uint64
+	schemas       *schema.Set
+	costLimit     uint64
+	costBudget    uint64
+	renderTimeout time.Duration
 }
 
 // Option configures Load.
@@ -39,19 +45,13 @@ func WithCostLimit(n uint64) Option { return func(o *options) { o.costLimit = n 
 // WithCostBudget sets the CEL cost one render (with its status) may spend in all.
 func WithCostBudget(n uint64) Option { return func(o *options) { o.costBudget = n } }
 
-// LoadFile reads and loads the graph at path.
-func LoadFile(path string, opts ...Option) (*Graph, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Load(path, data, opts...)
-}
+// WithRenderTimeout sets how long one render, and one status evaluation, may take.
+func WithRenderTimeout(d time.Duration) Option { return func(o *options) { o.renderTimeout = d } }
 
 // Load parses, type-checks and compiles a ResourceGraph. file names it in errors. Every
 // problem found is returned at once, as Errors.
 func Load(file string, data []byte, opts ...Option) (*Graph, error) {
-	o := options{costLimit: cel.DefaultCostLimit, costBudget: DefaultCostBudget}
+	o := options{costLimit: cel.DefaultCostLimit, costBudget: DefaultCostBudget, renderTimeout: DefaultRenderTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -102,42 +102,17 @@ func (l *loader) errorf(pos parse.Pos, owner, path, expr, format string, args ..
 
 func (l *loader) load(o options) *Graph {
 	pg := l.pg
-	g := &Graph{Name: pg.Name, File: pg.File, Config: pg.Config, Schemas: l.schemas, CostBudget: o.costBudget}
+	g := &Graph{Name: pg.Name, File: pg.File, Config: pg.Config, Schemas: l.schemas, CostBudget: o.costBudget, RenderTimeout: o.renderTimeout}
 
 	// 1. Kinds: the instance's and each resource's, from the schemas.
-	inst, err := l.kind(pg.Instance.APIVersion, pg.Instance.Kind)
-	if err != nil {
-		l.errorf(pg.Instance.Pos, "", "spec.instance", "", "%v", err)
-		return g
-	}
-	g.Instance = inst
-	kinds := make([]*schema.Kind, len(pg.Resources))
-	l.ids = map[string]bool{}
-	for i, r := range pg.Resources {
-		l.ids[r.ID] = true
-		kinds[i] = l.resourceKind(r, inst.Namespaced)
-	}
+	inst, kinds := l.kinds()
 	if len(l.errs) > 0 {
 		return g
 	}
+	g.Instance = inst
 
 	// 2. The environment: schema, config, and each resource id typed as its kind.
-	configType := l.configType()
-	declTypes := []*apiservercel.DeclType{inst.Type, configType}
-	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
-	vars := []cel.Variable{
-		{Name: "schema", Type: inst.Type.CelType()},
-		{Name: "config", Type: configType.CelType()},
-	}
-	for i, r := range pg.Resources {
-		if !seen[kinds[i].Type] {
-			seen[kinds[i].Type] = true
-			declTypes = append(declTypes, kinds[i].Type)
-		}
-		vars = append(vars, cel.Variable{Name: r.ID, Type: kinds[i].Type.CelType()})
-	}
-	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
-	env, err := cel.NewEnv(declTypes, vars, o.costLimit)
+	env, err := l.env(inst, kinds, o.costLimit)
 	if err != nil {
 		l.errorf(parse.Pos{File: pg.File, Line: 1, Col: 1}, "", "", "", "%v", err)
 		return g
@@ -162,6 +137,56 @@ func (l *loader) load(o options) *Graph {
 	}
 
 	// 5. Resources, then their order.
+	g.Nodes = l.nodes(env, kinds)
+
+	// 6. Status, which also sees ready.<id> and errors.
+	if pg.Status != nil {
+		g.Status = l.status(env, inst)
+	}
+	return g
+}
+
+// kinds finds the instance's kind and each resource's; errors land in l.errs.
+func (l *loader) kinds() (*schema.Kind, []*schema.Kind) {
+	pg := l.pg
+	inst, err := l.kind(pg.Instance.APIVersion, pg.Instance.Kind)
+	if err != nil {
+		l.errorf(pg.Instance.Pos, "", "spec.instance", "", "%v", err)
+		return nil, nil
+	}
+	kinds := make([]*schema.Kind, len(pg.Resources))
+	l.ids = map[string]bool{}
+	for i, r := range pg.Resources {
+		l.ids[r.ID] = true
+		kinds[i] = l.resourceKind(r, inst.Namespaced)
+	}
+	return inst, kinds
+}
+
+// env is the CEL environment every expression of the graph is compiled in.
+func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) (*cel.Env, error) {
+	configType := l.configType()
+	declTypes := []*apiservercel.DeclType{inst.Type, configType}
+	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
+	vars := []cel.Variable{
+		{Name: parse.NameSchema, Type: inst.Type.CelType()},
+		{Name: parse.NameConfig, Type: configType.CelType()},
+	}
+	for i, r := range l.pg.Resources {
+		if !seen[kinds[i].Type] {
+			seen[kinds[i].Type] = true
+			declTypes = append(declTypes, kinds[i].Type)
+		}
+		vars = append(vars, cel.Variable{Name: r.ID, Type: kinds[i].Type.CelType()})
+	}
+	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
+	return cel.NewEnv(declTypes, vars, costLimit)
+}
+
+// nodes compiles every resource and orders them by the references between them; a cycle is
+// an error on its first resource.
+func (l *loader) nodes(env *cel.Env, kinds []*schema.Kind) []*Node {
+	pg := l.pg
 	nodes := map[string]*Node{}
 	names := make([]string, len(pg.Resources))
 	deps := map[string][]string{}
@@ -178,30 +203,32 @@ func (l *loader) load(o options) *Graph {
 			first := pg.Resources[indexOf(names, ce.Cycle[0])]
 			l.errorf(first.Pos, "resource "+ce.Cycle[0], "", "", "%v: each resource reads the observed object of the next", err)
 		}
-	} else {
-		for _, id := range ordered {
-			g.Nodes = append(g.Nodes, nodes[id])
-		}
+		return nil
 	}
+	out := make([]*Node, 0, len(ordered))
+	for _, id := range ordered {
+		out = append(out, nodes[id])
+	}
+	return out
+}
 
-	// 6. Status, which also sees ready.<id> and errors.
-	if pg.Status != nil {
-		statusVars := []cel.Variable{{Name: "errors", Type: types.NewListType(types.StringType)}}
-		for _, r := range pg.Resources {
-			statusVars = append(statusVars, cel.Variable{Name: "ready." + r.ID, Type: types.BoolType})
-		}
-		senv, err := env.Extend(statusVars...)
-		if err != nil {
-			l.errorf(pg.Status.Pos, "status", "", "", "%v", err)
-			return g
-		}
-		var target *apiservercel.DeclType
-		if f, ok := inst.Type.FindField("status"); ok {
-			target = f.Type
-		}
-		g.Status = l.tree(senv, pg.Status, target, "status", "")
+// status compiles the status tree, whose expressions also see ready.<id> and errors.
+func (l *loader) status(env *cel.Env, inst *schema.Kind) *Tree {
+	pg := l.pg
+	statusVars := []cel.Variable{{Name: parse.NameErrors, Type: types.NewListType(types.StringType)}}
+	for _, r := range pg.Resources {
+		statusVars = append(statusVars, cel.Variable{Name: parse.NameReady + "." + r.ID, Type: types.BoolType})
 	}
-	return g
+	senv, err := env.Extend(statusVars...)
+	if err != nil {
+		l.errorf(pg.Status.Pos, "status", "", "", "%v", err)
+		return nil
+	}
+	var target *apiservercel.DeclType
+	if f, ok := inst.Type.FindField("status"); ok {
+		target = f.Type
+	}
+	return l.tree(senv, pg.Status, target, "status", "")
 }
 
 func indexOf(list []string, s string) int {
@@ -303,7 +330,7 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 				continue // reported with its position when the var is compiled
 			}
 			for _, r := range refs {
-				if name, ok := strings.CutPrefix(r, "vars."); ok && !strings.Contains(name, ".") {
+				if name, ok := strings.CutPrefix(r, parse.NameVars+"."); ok && !strings.Contains(name, ".") {
 					deps[v.Name] = append(deps[v.Name], name)
 				}
 			}
@@ -314,19 +341,19 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 		var ce *CycleError
 		errors.As(err, &ce)
 		v := byName[ce.Cycle[0]]
-		l.errorf(v.Pos, "vars."+v.Name, "", "", "%v", err)
+		l.errorf(v.Pos, parse.NameVars+"."+v.Name, "", "", "%v", err)
 		return env, nil
 	}
 	var out []*Var
 	for _, name := range ordered {
 		v := byName[name]
-		t := l.tree(env, v.Value, nil, "vars."+name, "")
+		t := l.tree(env, v.Value, nil, parse.NameVars+"."+name, "")
 		for _, e := range exprs(t) {
 			l.noResourceRefs(e, "vars are computed before any object is observed; read observed objects in templates, readyWhen or status")
 		}
-		next, err := env.Extend(cel.Variable{Name: "vars." + name, Type: treeType(t)})
+		next, err := env.Extend(cel.Variable{Name: parse.NameVars + "." + name, Type: treeType(t)})
 		if err != nil {
-			l.errorf(v.Pos, "vars."+name, "", "", "%v", err)
+			l.errorf(v.Pos, parse.NameVars+"."+name, "", "", "%v", err)
 			continue
 		}
 		env = next
@@ -346,7 +373,7 @@ func (l *loader) noResourceRefs(e *Expr, why string) {
 // node compiles one resource.
 func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int) *Node {
 	owner := "resource " + r.ID
-	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared}
+	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared, Recreate: r.Recreate}
 	for i, v := range r.IncludeWhen {
 		if e := l.boolExpr(env, v, owner, fmt.Sprintf("includeWhen[%d]", i)); e != nil {
 			n.IncludeWhen = append(n.IncludeWhen, e)

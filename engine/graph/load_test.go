@@ -22,8 +22,7 @@ spec:
 `
 
 func TestLoadSample(t *testing.T) {
-	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(enginetest.Schemas(t)))
-	require.NoError(t, err)
+	g := enginetest.LoadGraph(t, enginetest.SampleGraph(), enginetest.Schemas(t))
 	var ids []string
 	for _, n := range g.Nodes {
 		ids = append(ids, n.ID)
@@ -208,6 +207,14 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"g.yaml:9:9:", `duplicate resource id "cm" (first at g.yaml:7:9)`},
 		},
 		{
+			name: "recreate not a boolean",
+			resources: `  - id: cm
+    recreate: "${ true }"
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}
+`,
+			want: []string{"g.yaml:8:15:", "spec.resources[cm].recreate", "expected true or false"},
+		},
+		{
 			name: "unterminated expression",
 			resources: `  - id: cm
     template:
@@ -238,6 +245,34 @@ func TestLoadErrors(t *testing.T) {
 				assert.Contains(t, err.Error(), w)
 			}
 		})
+	}
+}
+
+// TestLoadFlags: shared and recreate are literal booleans on a resource, false when absent.
+func TestLoadFlags(t *testing.T) {
+	src := header + `  - id: plain
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
+  - id: sa
+    shared: true
+    template: {apiVersion: v1, kind: ServiceAccount, metadata: {name: b}}
+  - id: deployment
+    recreate: true
+    template:
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: c}
+      spec: {selector: {matchLabels: {app: c}}, template: {metadata: {labels: {app: c}}}}
+`
+	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(enginetest.Schemas(t)))
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		id               string
+		shared, recreate bool
+	}{{"plain", false, false}, {"sa", true, false}, {"deployment", false, true}} {
+		n, ok := g.Node(tt.id)
+		require.True(t, ok, tt.id)
+		assert.Equal(t, tt.shared, n.Shared, tt.id)
+		assert.Equal(t, tt.recreate, n.Recreate, tt.id)
 	}
 }
 

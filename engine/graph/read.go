@@ -18,7 +18,7 @@ import (
 const DefaultMaxReadItems = 5000
 
 // ItemVar is the variable a read's filter and instanceKey see: one item of the collection.
-const ItemVar = "item"
+const ItemVar = parse.NameItem
 
 // Read is one compiled read: objects the graph observes but never applies, owns or prunes.
 // In expressions a read by name is the observed object; a collection is the list of the

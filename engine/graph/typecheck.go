@@ -35,85 +35,101 @@ func (l *loader) tree(env *cel.Env, v *parse.Value, target *apiservercel.DeclTyp
 			l.errorf(e.Pos, owner, path, e.Source, "expected %s, got %s", declString(target), typeString(e.Type))
 		}
 	case parse.Template:
-		if target != nil && !assignable(target, types.StringType) {
-			l.errorf(v.Pos, owner, path, "", "expected %s, got a string template", declString(target))
-		}
-		for _, p := range v.Parts {
-			if p.Source == nil {
-				t.Parts = append(t.Parts, Part{Lit: p.Lit})
-				continue
-			}
-			e := l.compile(env, p.Source, owner, path)
-			if e == nil {
-				continue
-			}
-			if !printable(e.Type) {
-				l.errorf(e.Pos, owner, path, e.Source, "a string template can only embed strings, numbers and bools, got %s", typeString(e.Type))
-			}
-			t.Parts = append(t.Parts, Part{Expr: e})
-		}
+		l.template(t, env, v, target, owner, path)
 	case parse.Map:
-		var fields map[string]*apiservercel.DeclField
-		var elem *apiservercel.DeclType
-		switch {
-		case target == nil:
-		case target.IsObject():
-			fields = target.Fields
-		case target.IsMap():
-			elem = target.ElemType
-		default:
-			l.errorf(v.Pos, owner, path, "", "expected %s, got a mapping", declString(target))
-			target = nil
-		}
-		t.Static = true
-		m := map[string]any{}
-		for _, f := range v.Fields {
-			childPath := joinPath(path, f.Key)
-			var childTarget *apiservercel.DeclType
-			switch {
-			case fields != nil:
-				df, ok := fields[f.Key]
-				if !ok {
-					l.errorf(f.Pos, owner, childPath, "", "unknown field %q; %s has: %s", f.Key, where(path), fieldNames(fields))
-					continue
-				}
-				childTarget = df.Type
-			case elem != nil:
-				childTarget = elem
-			}
-			c := l.tree(env, f.Value, childTarget, owner, childPath)
-			t.Keys = append(t.Keys, f.Key)
-			t.Fields = append(t.Fields, c)
-			if t.Static = t.Static && c.Static; t.Static && c.Value != nil {
-				m[f.Key] = c.Value
-			}
-		}
-		if t.Static {
-			t.Value = m
-		}
+		l.mapTree(t, env, v, target, owner, path)
 	case parse.List:
-		var elem *apiservercel.DeclType
-		if target != nil {
-			if !target.IsList() {
-				l.errorf(v.Pos, owner, path, "", "expected %s, got a list", declString(target))
-			} else {
-				elem = target.ElemType
-			}
-		}
-		t.Static = true
-		list := []any{}
-		for i, it := range v.Items {
-			c := l.tree(env, it, elem, owner, fmt.Sprintf("%s[%d]", path, i))
-			t.Items = append(t.Items, c)
-			if t.Static = t.Static && c.Static; t.Static && c.Value != nil {
-				list = append(list, c.Value)
-			}
-		}
-		if t.Static {
-			t.Value = list
-		}
+		l.listTree(t, env, v, target, owner, path)
 	}
 	return t
+}
+
+// template compiles the parts of a string template into t.
+func (l *loader) template(t *Tree, env *cel.Env, v *parse.Value, target *apiservercel.DeclType, owner, path string) {
+	if target != nil && !assignable(target, types.StringType) {
+		l.errorf(v.Pos, owner, path, "", "expected %s, got a string template", declString(target))
+	}
+	for _, p := range v.Parts {
+		if p.Source == nil {
+			t.Parts = append(t.Parts, Part{Lit: p.Lit})
+			continue
+		}
+		e := l.compile(env, p.Source, owner, path)
+		if e == nil {
+			continue
+		}
+		if !printable(e.Type) {
+			l.errorf(e.Pos, owner, path, e.Source, "a string template can only embed strings, numbers and bools, got %s", typeString(e.Type))
+		}
+		t.Parts = append(t.Parts, Part{Expr: e})
+	}
+}
+
+// mapTree compiles a mapping into t: each field against the object's field of that name,
+// or the map's value type. A mapping whose fields are all static is static.
+func (l *loader) mapTree(t *Tree, env *cel.Env, v *parse.Value, target *apiservercel.DeclType, owner, path string) {
+	var fields map[string]*apiservercel.DeclField
+	var elem *apiservercel.DeclType
+	switch {
+	case target == nil:
+	case target.IsObject():
+		fields = target.Fields
+	case target.IsMap():
+		elem = target.ElemType
+	default:
+		l.errorf(v.Pos, owner, path, "", "expected %s, got a mapping", declString(target))
+	}
+	t.Static = true
+	m := map[string]any{}
+	for _, f := range v.Fields {
+		childPath := parse.JoinPath(path, f.Key)
+		var childTarget *apiservercel.DeclType
+		switch {
+		case fields != nil:
+			df, ok := fields[f.Key]
+			if !ok {
+				l.errorf(f.Pos, owner, childPath, "", "unknown field %q; %s has: %s", f.Key, where(path), fieldNames(fields))
+				continue
+			}
+			childTarget = df.Type
+		case elem != nil:
+			childTarget = elem
+		}
+		c := l.tree(env, f.Value, childTarget, owner, childPath)
+		t.Keys = append(t.Keys, f.Key)
+		t.Fields = append(t.Fields, c)
+		if t.Static = t.Static && c.Static; t.Static && c.Value != nil {
+			m[f.Key] = c.Value
+		}
+	}
+	if t.Static {
+		t.Value = m
+	}
+}
+
+// listTree compiles a list into t, each item against the list's element type. A list whose
+// items are all static is static.
+func (l *loader) listTree(t *Tree, env *cel.Env, v *parse.Value, target *apiservercel.DeclType, owner, path string) {
+	var elem *apiservercel.DeclType
+	if target != nil {
+		if !target.IsList() {
+			l.errorf(v.Pos, owner, path, "", "expected %s, got a list", declString(target))
+		} else {
+			elem = target.ElemType
+		}
+	}
+	t.Static = true
+	list := []any{}
+	for i, it := range v.Items {
+		c := l.tree(env, it, elem, owner, fmt.Sprintf("%s[%d]", path, i))
+		t.Items = append(t.Items, c)
+		if t.Static = t.Static && c.Static; t.Static && c.Value != nil {
+			list = append(list, c.Value)
+		}
+	}
+	if t.Static {
+		t.Value = list
+	}
 }
 
 // treeType is the CEL type of a compiled var.
@@ -277,11 +293,4 @@ func where(path string) string {
 		return "the object"
 	}
 	return path
-}
-
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }

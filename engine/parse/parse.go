@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -13,9 +14,6 @@ const (
 	APIVersion = "loom.dev/v1alpha1"
 	KindName   = "ResourceGraph"
 )
-
-// Reserved names are the variables every expression sees; no id or var may take them.
-var Reserved = map[string]bool{"schema": true, "config": true, "vars": true, "ready": true, "errors": true, "item": true}
 
 // CEL's reserved words cannot name a variable either.
 var celReserved = map[string]bool{
@@ -30,7 +28,6 @@ var lowerCamel = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 // Parse reads one ResourceGraph document. file names it in errors. All errors found are
 // returned together as an ErrorList.
 func Parse(file string, data []byte) (*Graph, error) {
-	p := &parser{file: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, ErrorList{yamlError(file, err)}
@@ -38,6 +35,8 @@ func Parse(file string, data []byte) (*Graph, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty document: expected a ResourceGraph"}}
 	}
+	nodes := countNodes(&doc)
+	p := &parser{file: file, nodes: nodes, left: max(MinExpansion, AliasExpansion*nodes), expanding: map[*yaml.Node]bool{}}
 	g := p.graph(doc.Content[0])
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -45,9 +44,33 @@ func Parse(file string, data []byte) (*Graph, error) {
 	return g, nil
 }
 
+// Aliases (*name) stand for the node their anchor (&name) marks, so a short document can
+// stand for a huge one: nine anchors of nine aliases each make 387 million nodes. A graph's
+// values may hold at most AliasExpansion times the nodes the document has, or MinExpansion,
+// whichever is more; an alias inside the node it stands for is an error.
+const (
+	AliasExpansion = 4
+	MinExpansion   = 10_000
+)
+
 type parser struct {
 	file string
 	errs ErrorList
+	// Alias expansion: the document's own nodes, the values still allowed, and the
+	// anchored nodes being expanded now (an alias to one of them is a cycle).
+	nodes, left int
+	expanding   map[*yaml.Node]bool
+	outermost   *yaml.Node // the outermost alias being expanded, where an excess is reported
+	exceeded    bool
+}
+
+// countNodes counts a document's nodes, each once: aliases are not followed.
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, ch := range n.Content {
+		c += countNodes(ch)
+	}
+	return c
 }
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
@@ -67,12 +90,12 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) map[string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
-		if len(allowed) > 0 && !contains(allowed, key) {
-			p.errorf(k, join(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
+		if len(allowed) > 0 && !slices.Contains(allowed, key) {
+			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
 			continue
 		}
 		if _, dup := out[key]; dup {
-			p.errorf(k, join(path, key), "duplicate key %q", key)
+			p.errorf(k, JoinPath(path, key), "duplicate key %q", key)
 			continue
 		}
 		out[key] = v
@@ -169,7 +192,7 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		k, v := n.Content[i], n.Content[i+1]
 		path := "spec.config." + k.Value
 		p.checkName(k, path, k.Value, "config key")
-		f := p.fields(v, path, "type", "default", "env", "description")
+		f := p.fields(v, path, "type", "default", "env", "enum", "description")
 		if f == nil {
 			continue
 		}
@@ -198,10 +221,30 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 		if e, ok := f["env"]; ok {
 			c.Env = p.str(e, path+".env")
 		}
+		if e, ok := f["enum"]; ok {
+			c.Enum = p.enum(e, path+".enum", c)
+		}
 		if d, ok := f["description"]; ok {
 			c.Description = p.str(d, path+".description")
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// enum reads a config key's allowed values: strings, its default among them.
+func (p *parser) enum(n *yaml.Node, path string, c ConfigKey) []string {
+	n = resolve(n)
+	if c.Type != "string" || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		p.errorf(n, path, "enum: expected a non-empty list of strings, on a string key")
+		return nil
+	}
+	var out []string
+	for i, item := range n.Content {
+		out = append(out, p.str(item, fmt.Sprintf("%s[%d]", path, i)))
+	}
+	if d, _ := c.Default.(string); d != "" && !slices.Contains(out, d) {
+		p.errorf(n, path, "the default %q is not one of the enum's values", d)
 	}
 	return out
 }
@@ -277,7 +320,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "shared", "includeWhen", "readyWhen", "template", "read")
+		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template", "read")
 		if f == nil {
 			continue
 		}
@@ -293,14 +336,8 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		} else {
 			p.errorf(item, path, "a resource needs an id")
 		}
-		if sh, ok := f["shared"]; ok {
-			v := p.value(sh, path+".shared")
-			b, isBool := v.Scalar.(bool)
-			if v.Kind != Literal || !isBool {
-				p.errorf(sh, path+".shared", "expected true or false")
-			}
-			r.Shared = b
-		}
+		r.Shared = p.flag(f["shared"], path+".shared")
+		r.Recreate = p.flag(f["recreate"], path+".recreate")
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")
 		if _, ok := f["read"]; ok {
@@ -316,6 +353,19 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// flag reads an optional literal true or false.
+func (p *parser) flag(n *yaml.Node, path string) bool {
+	if n == nil {
+		return false
+	}
+	v := p.value(n, path)
+	b, isBool := v.Scalar.(bool)
+	if v.Kind != Literal || !isBool {
+		p.errorf(n, path, "expected true or false")
+	}
+	return b
 }
 
 func (p *parser) exprList(n *yaml.Node, path string) []*Value {
@@ -350,15 +400,33 @@ func (p *parser) checkName(n *yaml.Node, path, name, what string) {
 	switch {
 	case !lowerCamel.MatchString(name):
 		p.errorf(n, path, "%s %q: must be lowerCamelCase letters and digits (a CEL identifier)", what, name)
-	case Reserved[name] || celReserved[name]:
+	case IsBuiltin(name) || celReserved[name]:
 		p.errorf(n, path, "%s %q: the name is reserved", what, name)
 	}
 }
 
 // value converts any YAML node into a template Value.
 func (p *parser) value(n *yaml.Node, path string) *Value {
-	n = resolve(n)
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return p.alias(n, path)
+	}
+	if n.Anchor != "" {
+		p.expanding[n] = true
+		defer delete(p.expanding, n)
+	}
 	v := &Value{Pos: p.pos(n)}
+	if p.left--; p.left < 0 {
+		if !p.exceeded {
+			p.exceeded = true
+			at := n
+			if p.outermost != nil {
+				at = p.outermost
+			}
+			p.errorf(at, path, "aliases expand the graph past %d values (the document has %d nodes; at most %d times that, or %d): write the repeated part out, or repeat it less",
+				max(MinExpansion, AliasExpansion*p.nodes), p.nodes, AliasExpansion, MinExpansion)
+		}
+		return v
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		v.Kind = Map
@@ -370,15 +438,15 @@ func (p *parser) value(n *yaml.Node, path string) *Value {
 				continue
 			}
 			if strings.Contains(k.Value, "${") {
-				p.errorf(k, join(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
+				p.errorf(k, JoinPath(path, k.Value), "map keys cannot be expressions; build the map in one ${...} expression instead")
 				continue
 			}
 			if seen[k.Value] {
-				p.errorf(k, join(path, k.Value), "duplicate key %q", k.Value)
+				p.errorf(k, JoinPath(path, k.Value), "duplicate key %q", k.Value)
 				continue
 			}
 			seen[k.Value] = true
-			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], join(path, k.Value))})
+			v.Fields = append(v.Fields, Field{Key: k.Value, Pos: p.pos(k), Value: p.value(n.Content[i+1], JoinPath(path, k.Value))})
 		}
 	case yaml.SequenceNode:
 		v.Kind = List
@@ -473,6 +541,20 @@ func yamlError(file string, err error) *Error {
 	return e
 }
 
+// alias expands an alias where a value stands, refusing one inside the node it stands for.
+func (p *parser) alias(n *yaml.Node, path string) *Value {
+	target := resolve(n)
+	if p.expanding[target] {
+		p.errorf(n, path, "alias *%s stands inside the node its anchor &%s marks, so it never ends: an alias may only repeat a node defined before and outside it", n.Value, n.Value)
+		return &Value{Pos: p.pos(n)}
+	}
+	if p.outermost == nil {
+		p.outermost = n
+		defer func() { p.outermost = nil }()
+	}
+	return p.value(target, path)
+}
+
 func resolve(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -492,18 +574,11 @@ func describe(n *yaml.Node) string {
 	return "something else"
 }
 
-func join(path, key string) string {
+// JoinPath appends a map key to a dotted field path ("" is the root), the form every
+// position in an error uses.
+func JoinPath(path, key string) string {
 	if path == "" {
 		return key
 	}
 	return path + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -29,6 +29,9 @@ func (e *ScanError) Error() string { return fmt.Sprintf("at offset %d: %s", e.Of
 //   - "${" opens an expression; it ends at the "}" that balances it. Braces inside the
 //     expression nest (CEL map literals), and braces or "${" inside CEL string literals
 //     (single, double or triple quoted, raw or not) are plain characters.
+//   - "//" outside a string literal starts a CEL comment, which runs to the end of the
+//     line (CEL has no other kind); braces, quotes and "${" in it are plain characters, so
+//     the "}" that closes an expression must not stand in a comment.
 //   - "$${" is an escape for a literal "${".
 //   - An expression may not be empty, and "${" may not appear in an expression outside a
 //     string literal.
@@ -80,9 +83,18 @@ func Scan(s string) ([]Segment, error) {
 // exprEnd returns the index of the "}" closing the expression whose body starts at start.
 func exprEnd(s string, start int) (int, error) {
 	depth := 0
+	comment := -1 // where the last // comment began, for the error
 	for i := start; i < len(s); {
 		c := s[i]
 		switch {
+		case c == '/' && i+1 < len(s) && s[i+1] == '/':
+			comment = i
+			if nl := strings.IndexByte(s[i:], '\n'); nl >= 0 {
+				i += nl + 1
+				continue
+			}
+			i = len(s)
+			continue
 		case c == '"' || c == '\'':
 			end, err := stringEnd(s, i)
 			if err != nil {
@@ -101,6 +113,9 @@ func exprEnd(s string, start int) (int, error) {
 			depth--
 		}
 		i++
+	}
+	if comment >= 0 && strings.IndexByte(s[comment:], '\n') < 0 {
+		return 0, &ScanError{Offset: start - 2, Msg: fmt.Sprintf("unterminated expression: the // comment at offset %d runs to the end of the line, over the closing \"}\" (put the \"}\" on the next line)", comment)}
 	}
 	return 0, &ScanError{Offset: start - 2, Msg: "unterminated expression: \"${\" has no matching \"}\""}
 }

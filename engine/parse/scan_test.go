@@ -33,6 +33,10 @@ func TestScan(t *testing.T) {
 		{"escape then expr", "$${a}${b}", []Segment{lit("${a}", 0), expr("b", 7)}},
 		{"lone dollar", "cost $5", []Segment{lit("cost $5", 0)}},
 		{"closing brace outside", "a}b", []Segment{lit("a}b", 0)}},
+		{"comment to end of line", "${ a // b } \"${\n}x", []Segment{expr(" a // b } \"${\n", 2), lit("x", 17)}},
+		{"comment after a map", "${ {\"k\": 1} // {\n}", []Segment{expr(" {\"k\": 1} // {\n", 2)}},
+		{"slashes in a string are no comment", `${ "http://" + a }`, []Segment{expr(` "http://" + a `, 2)}},
+		{"division", "${ a / b }", []Segment{expr(" a / b ", 2)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +58,8 @@ func TestScanErrors(t *testing.T) {
 		{"${  }", "empty expression", 0},
 		{"${ a + ${b} }", "expressions do not nest", 7},
 		{`${ "abc }`, "unterminated string literal", 3},
+		{"x ${ a // the end }", "the // comment at offset 7 runs to the end of the line", 2},
+		{"${ a // c\n", "has no matching", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -70,7 +76,7 @@ func TestScanErrors(t *testing.T) {
 // input: segments are in order, expressions are non-empty and lie inside "${...}" at their
 // offsets, and re-escaping the segments reproduces a string that scans the same way.
 func FuzzScan(f *testing.F) {
-	for _, s := range []string{"", "a", "${a}", "x${a}y${b}", "$${a}", `${ {"k": "}"} }`, `${ r"\" }`, `${"""}"""}`, "${", "${ a ${ b } }"} {
+	for _, s := range []string{"", "a", "${a}", "x${a}y${b}", "$${a}", `${ {"k": "}"} }`, `${ r"\" }`, `${"""}"""}`, "${", "${ a ${ b } }", "${ a // } {\n}", "${ a // c }"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -74,9 +74,10 @@ type TypeRef struct {
 // ConfigKey declares one key of the operator configuration, the `config` variable.
 type ConfigKey struct {
 	Name        string
-	Type        string // string, boolean or integer
-	Default     any    // of Type; the zero value when not given
-	Env         string // the operator's environment variable that sets it, if any
+	Type        string   // string, boolean or integer
+	Default     any      // of Type; the zero value when not given
+	Env         string   // the operator's environment variable that sets it, if any
+	Enum        []string // for a string: the only values allowed, if given
 	Description string
 	Pos         Pos
 }
@@ -104,7 +105,11 @@ type Resource struct {
 	// Shared marks an object that every instance in a namespace renders the same (a
 	// ServiceAccount they all run as): applied once and owned by one instance; when that
 	// one goes, another renders it again.
-	Shared      bool
+	Shared bool
+	// Recreate allows the controller to delete and create the object again when the API
+	// server refuses a change as immutable (a Deployment's selector); without it, such a
+	// change is an error that names the field.
+	Recreate    bool
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
 	Template    *Value   // a Map

@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,8 +15,7 @@ import (
 // BenchmarkRender3Nodes renders the engine's sample graph (ConfigMap, Deployment, Service)
 // with every node's dependencies observed, so all three render: the README's figure.
 func BenchmarkRender3Nodes(b *testing.B) {
-	g, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(enginetest.Schemas(b)))
-	require.NoError(b, err)
+	g := enginetest.LoadGraph(b, enginetest.SampleGraph(), enginetest.Schemas(b))
 	in := render.Input{
 		Instance: app(map[string]any{"image": "nginx:1.27", "env": map[string]any{"LOG": "debug"}}),
 		Observed: map[string]map[string]any{
@@ -42,7 +42,11 @@ func BenchmarkLoad(b *testing.B) {
 	s := enginetest.Schemas(b)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := graph.LoadFile("../../testdata/engine/graph.yaml", graph.WithSchemas(s)); err != nil {
+		data, err := os.ReadFile(enginetest.SampleGraph())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := graph.Load(enginetest.SampleGraph(), data, graph.WithSchemas(s)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -37,14 +37,14 @@ func (s *readState) valueMap() map[string]any {
 // resolveReads resolves every read of g for the render, before the checks (which may read
 // collections through vars). A read's outcome is a state like a node's, so that nodes
 // reading a skipped or failed read are skipped or fail too.
-func (r *Evaluator) resolveReads(g *graph.Graph, in Input, res *Result) map[string]State {
+func (r *evaluator) resolveReads(g *graph.Graph, in Input, res *Result) map[string]State {
 	states := make(map[string]State, len(g.Reads))
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
 	for _, rd := range g.Reads {
 		st, reason := r.resolveRead(rd, in, namespace)
 		states[rd.ID] = st
 		switch st {
-		case Failed:
+		case Error:
 			res.Errors = append(res.Errors, reason)
 		case Waiting:
 			res.reads.waiting[rd.ID] = reason
@@ -53,11 +53,11 @@ func (r *Evaluator) resolveReads(g *graph.Graph, in Input, res *Result) map[stri
 	return states
 }
 
-func (r *Evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (State, string) {
+func (r *evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (State, string) {
 	for _, e := range rd.IncludeWhen {
 		ok, err := r.boolean(e)
 		if err != nil {
-			return Failed, err.Error()
+			return Error, err.Error()
 		}
 		if !ok {
 			return Skipped, "includeWhen ${" + e.Source + "} is false"
@@ -71,7 +71,7 @@ func (r *Evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (Sta
 	if !rd.Collection() {
 		v, _, err := r.eval(rd.Name)
 		if err != nil {
-			return Failed, err.Error()
+			return Error, err.Error()
 		}
 		name, _ := v.(string)
 		if obs == nil {
@@ -96,7 +96,7 @@ func (r *Evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (Sta
 		if rd.InstanceKey != nil {
 			keys, err := ReadKeys(r.ctx, rd, item)
 			if err != nil {
-				return Failed, err.Error()
+				return Error, err.Error()
 			}
 			if !contains(keys, key) {
 				continue
@@ -105,7 +105,7 @@ func (r *Evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (Sta
 		kept = append(kept, item)
 	}
 	if len(kept) > rd.MaxItems {
-		return Failed, fmt.Sprintf("resource %s: %d %s objects selected, more than the read's limit of %d (read.maxItems)", rd.ID, len(kept), rd.Kind.GVK.Kind, rd.MaxItems)
+		return Error, fmt.Sprintf("resource %s: %d %s objects selected, more than the read's limit of %d (read.maxItems)", rd.ID, len(kept), rd.Kind.GVK.Kind, rd.MaxItems)
 	}
 	sort.Slice(kept, func(i, j int) bool {
 		ni, nj := metaString(kept[i], "namespace"), metaString(kept[j], "namespace")
@@ -119,7 +119,7 @@ func (r *Evaluator) resolveRead(rd *graph.Read, in Input, namespace string) (Sta
 		if rd.Filter != nil {
 			ok, err := r.itemBool(rd.Filter, item)
 			if err != nil {
-				return Failed, err.Error()
+				return Error, err.Error()
 			}
 			if !ok {
 				continue
@@ -146,7 +146,7 @@ func selected(rd *graph.Read, item map[string]any, ns string) bool {
 }
 
 // itemBool evaluates a filter with item bound to one item of the collection.
-func (r *Evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
+func (r *evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
 	if err := r.ensureVars(e); err != nil {
 		return false, err
 	}
@@ -162,7 +162,7 @@ func (r *Evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
 }
 
 // ensureVars computes the vars e reads.
-func (r *Evaluator) ensureVars(e *graph.Expr) error {
+func (r *evaluator) ensureVars(e *graph.Expr) error {
 	for _, ref := range e.Refs {
 		if len(ref) > 5 && ref[:5] == "vars." {
 			if err := r.ensureVar(ref[5:]); err != nil {
@@ -221,7 +221,7 @@ func (s *itemScope) ResolveName(name string) (any, bool) {
 
 // present reports whether a node's dependency d has data: an observed object, or a
 // resolved read.
-func (r *Evaluator) present(d string, in Input) bool {
+func (r *evaluator) present(d string, in Input) bool {
 	if _, ok := r.scope.reads[d]; ok {
 		return true
 	}
@@ -229,7 +229,7 @@ func (r *Evaluator) present(d string, in Input) bool {
 }
 
 // waitingFor says what a node waits for.
-func (r *Evaluator) waitingFor(d string) string {
+func (r *evaluator) waitingFor(d string) string {
 	if reason, ok := r.vars.res.reads.waiting[d]; ok {
 		return reason
 	}
@@ -237,7 +237,7 @@ func (r *Evaluator) waitingFor(d string) string {
 }
 
 // pendingRead is the error of an expression reading a read that is not there.
-func (r *Evaluator) pendingRead(e *graph.Expr, id string) error {
+func (r *evaluator) pendingRead(e *graph.Expr, id string) error {
 	reason := r.vars.res.reads.waiting[id]
 	if reason == "" {
 		reason = id + " is not observed yet"
@@ -278,7 +278,7 @@ func ReadTargets(ctx context.Context, g *graph.Graph, in Input) (map[string]Targ
 	res.vars = &varState{graph: g, values: map[string]any{}, done: map[string]bool{}, errs: map[string]error{}, res: res}
 	res.Vars = res.vars.values
 	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
-	r := &Evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,
+	r := &evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,
 		scope: &scope{instance: in.Instance, config: cfg, vars: res.Vars, observed: in.Observed, reads: res.reads.values}}
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
 	out := map[string]Target{}

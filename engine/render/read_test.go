@@ -11,7 +11,6 @@ import (
 
 	"github.com/loom-mcp/loom/engine/cel"
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/readiness"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -93,7 +92,7 @@ func TestReadByNameThroughVarWaits(t *testing.T) {
 	c, _ := res.Node("copy")
 	assert.Equal(t, render.Waiting, c.State)
 	assert.Equal(t, "waiting for ca (ConfigMap certs/ca) to exist", c.Reason)
-	rep, err := readiness.Evaluate(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "nginx"})}, res, readiness.Options{})
+	rep, err := render.Status(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "nginx"})}, res, render.StatusOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"phase": "Pending"}, rep.Status, "a status field waiting on a read is left out, not an error")
 	assert.Empty(t, rep.Errors)
@@ -210,7 +209,7 @@ func TestReadLimits(t *testing.T) {
 `)
 		res := renderWith(t, g, map[string]map[string]any{"all": list(many...)})
 		s, _ := res.Node("summary")
-		assert.Equal(t, render.Failed, s.State)
+		assert.Equal(t, render.Error, s.State)
 		assert.Equal(t, "reads all, which failed", s.Reason)
 		require.NotEmpty(t, res.Errors)
 		assert.Equal(t, "resource all: 30 ConfigMap objects selected, more than the read's limit of 20 (read.maxItems)", res.Errors[0])
@@ -228,7 +227,7 @@ func TestReadLimits(t *testing.T) {
 `, graph.WithCostBudget(200))
 		res := renderWith(t, g, map[string]map[string]any{"all": list(many...)})
 		s, _ := res.Node("summary")
-		assert.Equal(t, render.Failed, s.State)
+		assert.Equal(t, render.Error, s.State)
 		require.NotEmpty(t, res.Errors)
 		assert.Contains(t, res.Errors[0], "resource all, field read.filter")
 		assert.Contains(t, res.Errors[0], cel.ErrBudget.Error(), "the error names the budget")

@@ -130,7 +130,7 @@ func TestRenderChecks(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Invalid)
 	assert.Equal(t, []string{"spec.replicas: at most 9 replicas"}, res.Errors)
-	assert.Equal(t, render.Failed, res.Nodes[0].State, "an invalid instance renders nothing")
+	assert.Equal(t, render.Error, res.Nodes[0].State, "an invalid instance renders nothing")
 	assert.Nil(t, res.Nodes[0].Object)
 }
 
@@ -145,7 +145,7 @@ func TestRenderEvalErrorNamesTheExpression(t *testing.T) {
 `)
 	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
 	require.NoError(t, err)
-	require.Equal(t, render.Failed, res.Nodes[0].State)
+	require.Equal(t, render.Error, res.Nodes[0].State)
 	for _, want := range []string{"g.yaml:12:", "resource cm, field data.host", "${schema.spec.host}", "no such key: host"} {
 		assert.Contains(t, res.Nodes[0].Reason, want)
 	}
@@ -176,7 +176,7 @@ func TestRenderCostLimit(t *testing.T) {
 	start := time.Now()
 	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
 	require.NoError(t, err)
-	require.Equal(t, render.Failed, res.Nodes[0].State)
+	require.Equal(t, render.Error, res.Nodes[0].State)
 	assert.Contains(t, res.Nodes[0].Reason, "cost limit exceeded")
 	assert.Contains(t, res.Nodes[0].Reason, "resource cm, field data.n")
 	// A sanity bound, not a benchmark: unbounded, this expression runs for seconds.
@@ -201,7 +201,7 @@ func TestRenderCostBudget(t *testing.T) {
 	res, err = render.Render(context.Background(), load(t, twoNodes, graph.WithCostBudget(spent*3/4)), in)
 	require.NoError(t, err)
 	assert.Equal(t, render.Rendered, res.Nodes[0].State, "the first expression fits the budget")
-	require.Equal(t, render.Failed, res.Nodes[1].State)
+	require.Equal(t, render.Error, res.Nodes[1].State)
 	assert.Contains(t, res.Nodes[1].Reason, cel.ErrBudget.Error())
 }
 
@@ -211,8 +211,20 @@ func TestRenderStopsWithItsContext(t *testing.T) {
 	defer cancel()
 	res, err := render.Render(ctx, g, render.Input{Instance: app(map[string]any{"image": "x"})})
 	require.NoError(t, err)
-	require.Equal(t, render.Failed, res.Nodes[0].State)
+	require.Equal(t, render.Error, res.Nodes[0].State)
 	assert.Contains(t, res.Nodes[0].Reason, "evaluation stopped")
+}
+
+// The graph's RenderTimeout bounds a render whose caller set no deadline (the reconciler's
+// and the CLI's renders): the expression running then fails with ErrDeadline.
+func TestRenderStopsAtItsGraphsTimeout(t *testing.T) {
+	g := load(t, costly, graph.WithCostLimit(1<<62), graph.WithCostBudget(1<<62), graph.WithRenderTimeout(50*time.Millisecond))
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Error, res.Nodes[0].State)
+	assert.Contains(t, res.Nodes[0].Reason, "resource cm, field data.n")
+	assert.Contains(t, res.Nodes[0].Reason, render.ErrDeadline.Error())
+	assert.Equal(t, graph.DefaultRenderTimeout, load(t, costly).RenderTimeout, "graphs have a timeout by default")
 }
 
 func TestRenderBadConfig(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/interpreter"
+	"github.com/loom-mcp/loom/engine/parse"
 )
 
 // scope is what expressions see: one per render, passed to every program as its
@@ -24,18 +25,18 @@ var _ interpreter.Activation = (*scope)(nil)
 
 func (s *scope) ResolveName(name string) (any, bool) {
 	switch name {
-	case "schema":
+	case parse.NameSchema:
 		return s.instance, true
-	case "config":
+	case parse.NameConfig:
 		return s.config, true
-	case "errors":
+	case parse.NameErrors:
 		return s.errors, s.status
 	}
-	if rest, ok := strings.CutPrefix(name, "vars."); ok {
+	if rest, ok := strings.CutPrefix(name, parse.NameVars+"."); ok {
 		v, ok := s.vars[rest]
 		return v, ok
 	}
-	if rest, ok := strings.CutPrefix(name, "ready."); ok && s.status {
+	if rest, ok := strings.CutPrefix(name, parse.NameReady+"."); ok && s.status {
 		return s.ready[rest], true
 	}
 	if v, ok := s.reads[name]; ok {

@@ -21,9 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loom-mcp/loom/config/crd"
-	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/schema"
 	"github.com/loom-mcp/loom/templates"
 )
 
@@ -95,7 +92,7 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	if c.mode != "none" {
-		g, err := loadGraph()
+		g, err := templates.LoadMCPServer()
 		if err != nil {
 			return err
 		}
@@ -131,20 +128,6 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	return nil
-}
-
-// loadGraph loads the embedded MCPServer graph typed by the embedded CRD, as the operator does.
-func loadGraph() (*graph.Graph, error) {
-	set, err := schema.Builtin()
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range crd.All() {
-		if _, err := set.AddCRD(f.Data, f.Name); err != nil {
-			return nil, err
-		}
-	}
-	return graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
 }
 
 // source says what was measured: the commit checked out, whether the operator's sources

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -159,9 +160,34 @@ func start(ctx context.Context, o options, binDir string, retry bool) (_ *Contro
 		_ = c.Stop()
 	}()
 
-	// 1. Files: credentials, kubeconfigs, kwok's stages, the audit policy.
+	// 1. Files; 2. etcd and kube-apiserver; 3. the rest, and the objects tests rely on.
+	p, err := c.writeFiles(o)
+	if err != nil {
+		return nil, err
+	}
+	apiserver, cs, err := c.startAPIServer(ctx, binDir, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.startNodeSide(ctx, binDir, p, apiserver, cs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// plan is what writeFiles decides and the components are started with.
+type plan struct {
+	etcdPort, peerPort, apiPort, kcmPort, schedulerPort, kwokPort int
+	secrets                                                       *secrets
+	kwokConfig                                                    string
+	auditArgs                                                     []string
+}
+
+// writeFiles is the first step of start: ports, credentials, kubeconfigs, kwok's stages and
+// the audit policy.
+func (c *ControlPlane) writeFiles(o options) (*plan, error) {
 	for _, sub := range []string{"logs", "etcd"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+		if err := os.Mkdir(filepath.Join(c.Dir, sub), 0o700); err != nil {
 			return nil, err
 		}
 	}
@@ -169,45 +195,48 @@ func start(ctx context.Context, o options, binDir string, retry bool) (_ *Contro
 	if err != nil {
 		return nil, err
 	}
-	etcdPort, peerPort, apiPort, kcmPort, schedulerPort, kwokPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
-	s, err := writeSecrets(dir)
-	if err != nil {
+	p := &plan{etcdPort: ports[0], peerPort: ports[1], apiPort: ports[2], kcmPort: ports[3], schedulerPort: ports[4], kwokPort: ports[5]}
+	if p.secrets, err = writeSecrets(c.Dir); err != nil {
 		return nil, err
 	}
-	c.Server = "https://127.0.0.1:" + strconv.Itoa(apiPort)
-	if err := c.writeKubeconfigs(s); err != nil {
+	c.Server = "https://127.0.0.1:" + strconv.Itoa(p.apiPort)
+	if err := c.writeKubeconfigs(p.secrets); err != nil {
 		return nil, err
 	}
-	kwokConfig := filepath.Join(dir, "kwok.yaml")
-	if err := os.WriteFile(kwokConfig, []byte(kwokStages), 0o600); err != nil {
+	p.kwokConfig = filepath.Join(c.Dir, "kwok.yaml")
+	if err := os.WriteFile(p.kwokConfig, []byte(kwokStages), 0o600); err != nil {
 		return nil, err
 	}
-	var auditArgs []string
 	if o.audit {
-		if c.Audit, auditArgs, err = writeAuditPolicy(dir); err != nil {
+		if c.Audit, p.auditArgs, err = writeAuditPolicy(c.Dir); err != nil {
 			return nil, err
 		}
 	}
+	return p, nil
+}
 
-	// 2. etcd, then kube-apiserver: nothing else can start usefully before it serves.
-	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+// startAPIServer is the second step of start: etcd, then kube-apiserver, each waited for;
+// nothing else can start usefully before kube-apiserver serves.
+func (c *ControlPlane) startAPIServer(ctx context.Context, binDir string, p *plan) (*component, *kubernetes.Clientset, error) {
+	etcdURL := "http://127.0.0.1:" + strconv.Itoa(p.etcdPort)
+	peerURL := "http://127.0.0.1:" + strconv.Itoa(p.peerPort)
 	etcd, err := c.start(binDir, "etcd",
-		"--name", "loom", "--data-dir", filepath.Join(dir, "etcd"),
+		"--name", "loom", "--data-dir", filepath.Join(c.Dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 		"--initial-cluster", "loom="+peerURL,
 		// The data is thrown away with the directory: durability buys nothing here.
 		"--unsafe-no-fsync")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := waitFor(ctx, check{etcd, httpCheck(etcdURL+"/health", nil)}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	s := p.secrets
 	apiserver, err := c.start(binDir, "kube-apiserver", append([]string{
 		"--etcd-servers", etcdURL,
-		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(apiPort),
+		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(p.apiPort),
 		// Without it kube-apiserver looks for the host's network interface, which a sandbox
 		// may not have; with no endpoint reconciler the address is never published.
 		"--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none",
@@ -222,19 +251,25 @@ func start(ctx context.Context, o options, binDir string, retry bool) (_ *Contro
 		// ServiceAccount. TaintNodesByCondition: it taints a new node not-ready, and only the
 		// node-lifecycle controller, disabled below, would lift the taint.
 		"--disable-admission-plugins", "ServiceAccount,TaintNodesByCondition",
-	}, auditArgs...)...)
+	}, p.auditArgs...)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cs, err := newClient(c.admin)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := waitFor(ctx, check{apiserver, apiserverReady(cs)}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return apiserver, cs, nil
+}
 
-	// 3. Everything that talks to kube-apiserver, then the objects the tests rely on.
+// startNodeSide is the last step of start: everything that talks to kube-apiserver
+// (kube-controller-manager, kube-scheduler, kwok), then the objects the tests rely on, and
+// the wait until all of it is ready.
+func (c *ControlPlane) startNodeSide(ctx context.Context, binDir string, p *plan, apiserver *component, cs *kubernetes.Clientset) error {
+	s := p.secrets
 	kcm, err := c.start(binDir, "kube-controller-manager",
 		"--kubeconfig", c.Kubeconfig,
 		"--authentication-kubeconfig", c.Kubeconfig, "--authorization-kubeconfig", c.Kubeconfig,
@@ -244,46 +279,42 @@ func start(ctx context.Context, o options, binDir string, retry bool) (_ *Contro
 		// use without kubelets mounting tokens.
 		"--controllers", "*,-serviceaccount-token-controller,-node-lifecycle-controller",
 		"--service-account-private-key-file", s.saKeyFile, "--root-ca-file", s.caFile,
-		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(kcmPort),
-		"--cert-dir", filepath.Join(dir, "kube-controller-manager"),
+		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(p.kcmPort),
+		"--cert-dir", filepath.Join(c.Dir, "kube-controller-manager"),
 		// Benchmarks create many Deployments: keep the cluster's side from being the bottleneck.
 		"--kube-api-qps", "200", "--kube-api-burst", "400")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	scheduler, err := c.start(binDir, "kube-scheduler",
 		"--kubeconfig", c.Kubeconfig,
 		"--authentication-kubeconfig", c.Kubeconfig, "--authorization-kubeconfig", c.Kubeconfig,
 		"--leader-elect=false",
-		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(schedulerPort),
-		"--cert-dir", filepath.Join(dir, "kube-scheduler"))
+		"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(p.schedulerPort),
+		"--cert-dir", filepath.Join(c.Dir, "kube-scheduler"))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	kwokURL := "http://127.0.0.1:" + strconv.Itoa(kwokPort)
+	kwokURL := "http://127.0.0.1:" + strconv.Itoa(p.kwokPort)
 	kwok, err := c.start(binDir, "kwok",
-		"--kubeconfig", c.Kubeconfig, "--config", kwokConfig,
+		"--kubeconfig", c.Kubeconfig, "--config", p.kwokConfig,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", fakeNodeAnnotation+"=fake",
 		"--cidr", "10.244.0.1/16", "--node-ip", "10.0.0.1",
-		"--server-address", "127.0.0.1:"+strconv.Itoa(kwokPort))
+		"--server-address", "127.0.0.1:"+strconv.Itoa(p.kwokPort))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := bootstrap(ctx, cs); err != nil {
-		return nil, apiserver.fail(err)
+		return apiserver.fail(err)
 	}
 	insecure := insecureTransport()
-	err = waitFor(ctx,
+	return waitFor(ctx,
 		check{apiserver, defaultNamespace(cs)},
-		check{kcm, httpCheck("https://127.0.0.1:"+strconv.Itoa(kcmPort)+"/healthz", insecure)},
-		check{scheduler, httpCheck("https://127.0.0.1:"+strconv.Itoa(schedulerPort)+"/healthz", insecure)},
+		check{kcm, httpCheck("https://127.0.0.1:"+strconv.Itoa(p.kcmPort)+"/healthz", insecure)},
+		check{scheduler, httpCheck("https://127.0.0.1:"+strconv.Itoa(p.schedulerPort)+"/healthz", insecure)},
 		check{kwok, httpCheck(kwokURL+"/healthz", nil)},
 		check{kwok, nodeReady(cs)},
 	)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // Stop ends every component and removes Dir. It is safe to call more than once and from

@@ -17,17 +17,20 @@ import (
 type component struct {
 	name   string
 	log    string
+	binDir string
+	args   []string // the flags it was started with; Restart starts it again with them
 	pid    int
 	exited chan struct{} // closed once the process has exited and been reaped
 	err    error         // why it exited; read only after exited is closed
 }
 
-// startComponent runs bin/<name> with its output in logs/<name>.log. Each component leads its
+// startComponent runs bin/<name> with its output in logs/<name>.log (appended to, across
+// restarts). Each component leads its
 // own session (so its own process group): a terminal's Ctrl-C, aimed at the foreground group,
 // never reaches it half-way, and teardown signals the whole group.
 func startComponent(dir, binDir, name string, args ...string) (*component, error) {
 	logPath := filepath.Join(dir, "logs", name+".log")
-	out, err := os.Create(logPath)
+	out, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +42,7 @@ func startComponent(dir, binDir, name string, args ...string) (*component, error
 	if err := cmd.Start(); err != nil {
 		return nil, &ComponentError{Component: name, Log: logPath, Err: err}
 	}
-	c := &component{name: name, log: logPath, pid: cmd.Process.Pid, exited: make(chan struct{})}
+	c := &component{name: name, log: logPath, binDir: binDir, args: args, pid: cmd.Process.Pid, exited: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()
 		if c.err == nil {

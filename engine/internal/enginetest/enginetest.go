@@ -1,5 +1,6 @@
-// Package enginetest holds what the engine's tests share: the schemas of the engine's own
-// test kind, App (testdata/engine/crd.yaml), next to the built-in kinds.
+// Package enginetest owns what the engine's tests share: the schemas of the engine's own
+// test kind, App (testdata/engine/crd.yaml), next to the built-in kinds, and the sample
+// graph. It may import engine/graph and engine/schema; only tests import it.
 package enginetest
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/schema"
 )
 
@@ -29,4 +31,19 @@ func Schemas(t testing.TB) *schema.Set {
 	_, err = s.AddCRD(crd, "crd.yaml")
 	require.NoError(t, err)
 	return s
+}
+
+// SampleGraph is the path of the engine's sample graph (ConfigMap, Deployment, Service).
+func SampleGraph() string {
+	return filepath.Join(filepath.Dir(AppCRD()), "graph.yaml")
+}
+
+// LoadGraph loads the graph file at path, typed by s.
+func LoadGraph(t testing.TB, path string, s *schema.Set) *graph.Graph {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	g, err := graph.Load(path, data, graph.WithSchemas(s))
+	require.NoError(t, err)
+	return g
 }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/internal/controlplane"
+)
+
+var mcpGVR = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpservers"}
+
+// TestOperatorNamespaces runs `loom operator --namespaces team-a,team-b` on a real control
+// plane as a user that holds nothing but what `loom rbac --namespaces team-a,team-b`
+// printed: the server in team-a goes Ready, the one in an unlisted namespace is never
+// touched (no status, no object beside it), and the operator cannot even list servers
+// cluster-wide.
+func TestOperatorNamespaces(t *testing.T) {
+	cp, err := controlplane.Start(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, cp.Stop()) })
+	ctx := context.Background()
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	admin, err := dynamic.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	require.NoError(t, cp.InstallCRD(ctx, crd.MCPServer))
+	for _, ns := range []string{"team-a", "team-b", "elsewhere"} {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+
+	// The operator user keeps only the Roles loom rbac prints.
+	out, err := runLoom(t, "rbac", "--namespaces", "team-a,team-b", "--user", controlplane.OperatorUser)
+	require.NoError(t, err, out)
+	applied := applyStream(t, admin, out)
+	assert.Equal(t, []string{"Role team-a/loom", "RoleBinding team-a/loom", "Role team-b/loom", "RoleBinding team-b/loom"}, applied)
+	require.NoError(t, cs.RbacV1().ClusterRoleBindings().Delete(ctx, controlplane.OperatorBinding, metav1.DeleteOptions{}))
+	op, err := dynamic.NewForConfig(cp.OperatorConfig())
+	require.NoError(t, err)
+	_, err = op.Resource(mcpGVR).List(ctx, metav1.ListOptions{})
+	require.True(t, apierrors.IsForbidden(err), "the operator user can list servers cluster-wide: %v", err)
+
+	// The server outside the list is created first, so the operator has every chance to
+	// touch it before the listed one goes Ready.
+	outside := createExample(t, admin, "elsewhere")
+	stopOperator := runOperatorCmd(t, "--kubeconfig", cp.OperatorKubeconfig, "--namespaces", "team-a,team-b",
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	createExample(t, admin, "team-a")
+	waitReady(t, admin, "team-a", "weather")
+	require.NoError(t, stopOperator())
+
+	got, err := admin.Resource(mcpGVR).Namespace("elsewhere").Get(ctx, "weather", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, outside.GetResourceVersion(), got.GetResourceVersion(), "the server outside --namespaces was written")
+	assert.Nil(t, got.Object["status"])
+	for _, gvr := range []schema.GroupVersionResource{
+		{Group: "apps", Version: "v1", Resource: "deployments"},
+		{Version: "v1", Resource: "services"},
+		{Version: "v1", Resource: "serviceaccounts"},
+		{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
+	} {
+		list, err := admin.Resource(gvr).Namespace("elsewhere").List(ctx, metav1.ListOptions{LabelSelector: "loom.dev/graph"})
+		require.NoError(t, err)
+		assert.Empty(t, list.Items, "%s of loom outside --namespaces", gvr.Resource)
+	}
+}
+
+// applyStream creates every object of a YAML stream and returns "Kind namespace/name" of each.
+func applyStream(t *testing.T, d dynamic.Interface, stream string) []string {
+	t.Helper()
+	var done []string
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewBufferString(stream), 4096)
+	for {
+		obj := &unstructured.Unstructured{}
+		err := dec.Decode(&obj.Object)
+		if errors.Is(err, io.EOF) {
+			return done
+		}
+		require.NoError(t, err)
+		if len(obj.Object) == 0 {
+			continue
+		}
+		gvr := schema.GroupVersionResource{Group: obj.GroupVersionKind().Group, Version: obj.GroupVersionKind().Version}
+		switch obj.GetKind() {
+		case "Role":
+			gvr.Resource = "roles"
+		case "RoleBinding":
+			gvr.Resource = "rolebindings"
+		default:
+			t.Fatalf("unexpected %s in loom rbac's output", obj.GetKind())
+		}
+		_, err = d.Resource(gvr).Namespace(obj.GetNamespace()).Create(context.Background(), obj, metav1.CreateOptions{})
+		require.NoError(t, err)
+		done = append(done, obj.GetKind()+" "+obj.GetNamespace()+"/"+obj.GetName())
+	}
+}
+
+func createExample(t *testing.T, d dynamic.Interface, ns string) *unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile("../../examples/plain.yaml")
+	require.NoError(t, err)
+	obj := &unstructured.Unstructured{}
+	require.NoError(t, yaml.Unmarshal(data, &obj.Object))
+	obj.SetNamespace(ns)
+	created, err := d.Resource(mcpGVR).Namespace(ns).Create(context.Background(), obj, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return created
+}
+
+// runOperatorCmd runs `loom operator args...` in this process until the returned stop,
+// which says how it ended (nil for a clean stop). A manager cancelled before its caches
+// synced (the operator lacks a permission) never returns: controller-runtime v0.21's
+// runnable group keeps waiting. stop then gives up after a while and says so, so that a
+// failing test ends.
+func runOperatorCmd(t *testing.T, args ...string) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := newRootCmd()
+	cmd.SetArgs(append([]string{"operator"}, args...))
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var result error
+	stopped := false
+	stop = func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case result = <-done:
+			case <-time.After(30 * time.Second):
+				result = errors.New("loom operator did not stop within 30s of its context's end (its caches never synced?)")
+			}
+		}
+		return result
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func waitReady(t *testing.T, d dynamic.Interface, ns, name string) {
+	t.Helper()
+	var last any
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		obj, err := d.Resource(mcpGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			continue
+		}
+		last = obj.Object["status"]
+		phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase")
+		if phase == "Ready" {
+			return
+		}
+	}
+	t.Fatalf("mcpserver %s/%s never became Ready; last status: %v", ns, name, last)
+}

@@ -1,0 +1,137 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/internal/controlplane"
+)
+
+// The fault tests: a fleet converges while the control plane misbehaves, and ends with every
+// server Ready, exactly one object per node and none orphaned. Each logs the servers, the
+// fault, the time to converge and the operator's writes (from the audit log).
+
+// faultFleet is how many servers each fault test converges.
+const faultFleet = 50
+
+// startConverging creates the fleet in a new namespace and returns once the operator applied
+// something, so that a fault comes mid-convergence.
+func startConverging(t *testing.T, d dynamic.Interface, ns string, n int) []string {
+	t.Helper()
+	createNamespace(t, ns)
+	names := fleet(t, d, ns, n)
+	require.Eventually(t, func() bool {
+		list, err := d.Resource(deployGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		return err == nil && len(list.Items) > 0
+	}, 60*time.Second, 20*time.Millisecond, "the operator applied nothing")
+	return names
+}
+
+// converged waits for every server to be Ready, checks the objects of ns, and logs the
+// figures of the run since begin.
+func converged(t *testing.T, d dynamic.Interface, ns string, names []string, begin time.Time, fault string) {
+	t.Helper()
+	for _, name := range names {
+		waitFor(t, d, mcpGVR, ns, name, 120*time.Second, readyAt, "never Ready after "+fault)
+	}
+	took := time.Since(begin)
+	assertOneObjectPerNode(t, d, ns)
+	reqs, err := cp.Audit.Requests(begin)
+	require.NoError(t, err)
+	writes := map[string]int{}
+	total := 0
+	for _, r := range reqs {
+		switch r.Verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+			if r.Namespace == ns || r.Namespace == "" {
+				writes[r.Key()]++
+				total++
+			}
+		}
+	}
+	var keys []string
+	for k, n := range writes {
+		keys = append(keys, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(keys)
+	t.Logf("%d servers, %s: converged in %.1fs; operator writes %d (%.2f a server): %s",
+		len(names), fault, took.Seconds(), total, float64(total)/float64(len(names)), strings.Join(keys, ", "))
+}
+
+func TestFaultAPIServerRestart(t *testing.T) {
+	installCRD(t, crd.MCPServer)
+	startOperator(t, mcpGraph(t), mcpConfig)
+	d := adminDynamic(t)
+	begin := time.Now()
+	names := startConverging(t, d, "fault-apiserver", faultFleet)
+	require.NoError(t, cp.Restart(context.Background(), "kube-apiserver", time.Second))
+	t.Logf("kube-apiserver serves again %.1fs after the fleet was created", time.Since(begin).Seconds())
+	converged(t, d, "fault-apiserver", names, begin, "kube-apiserver killed and restarted after 1s down")
+}
+
+func TestFaultEtcdRestart(t *testing.T) {
+	installCRD(t, crd.MCPServer)
+	startOperator(t, mcpGraph(t), mcpConfig)
+	d := adminDynamic(t)
+	begin := time.Now()
+	names := startConverging(t, d, "fault-etcd", faultFleet)
+	require.NoError(t, cp.Restart(context.Background(), "etcd", time.Second))
+	t.Logf("etcd serves again %.1fs after the fleet was created", time.Since(begin).Seconds())
+	converged(t, d, "fault-etcd", names, begin, "etcd killed and restarted after 1s down")
+}
+
+func TestFaultFlakyNetwork(t *testing.T) {
+	installCRD(t, crd.MCPServer)
+	proxy, err := cp.StartFaultProxy(controlplane.FaultRates{
+		Throttle: 0.02, Internal: 0.02, Reset: 0.02, Spike: 0.05, Latency: 500 * time.Millisecond, Seed: 11,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = proxy.Close() })
+	leastPrivilege(t)
+	stop := runOperatorWith(t, proxy.Config(cp.OperatorConfig()), mcpGraph(t), mcpConfig)
+	d := adminDynamic(t)
+	begin := time.Now()
+	names := startConverging(t, d, "fault-network", faultFleet)
+	converged(t, d, "fault-network", names, begin, "2% of requests 429, 2% 500, 2% reset, 5% delayed 500ms")
+	stop()
+	t.Logf("the proxy's requests: %v", proxy.Counts())
+}
+
+// TestFaultOperatorKilled SIGKILLs the operator at 10 random points of a convergence, and
+// starts it again after each.
+func TestFaultOperatorKilled(t *testing.T) {
+	installCRD(t, crd.MCPServer)
+	bin := loomBinary(t)
+	d := adminDynamic(t)
+	ns := "fault-killed"
+	rng := rand.New(rand.NewSource(7))
+	begin := time.Now()
+	op := startOperatorProcess(t, bin)
+	names := startConverging(t, d, ns, faultFleet)
+	for i := 0; i < 10; i++ {
+		time.Sleep(time.Duration(200+rng.Intn(1300)) * time.Millisecond)
+		require.NoError(t, syscall.Kill(-op.Process.Pid, syscall.SIGKILL))
+		_ = op.Wait()
+		op = startOperatorProcess(t, bin)
+	}
+	ready := 0
+	for _, name := range names {
+		if obj, err := d.Resource(mcpGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{}); err == nil && readyAt(obj) {
+			ready++
+		}
+	}
+	t.Logf("after the 10th kill, %d of %d servers Ready", ready, len(names))
+	converged(t, d, ns, names, begin, "the operator SIGKILLed at 10 random points")
+}
+
