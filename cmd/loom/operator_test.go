@@ -41,7 +41,9 @@ func TestOperatorNamespaces(t *testing.T) {
 	require.NoError(t, err)
 	admin, err := dynamic.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
-	require.NoError(t, cp.InstallCRD(ctx, crd.MCPServer))
+	for _, f := range crd.All() { // MCPServer and the kinds the default graph reads
+		require.NoError(t, cp.InstallCRD(ctx, f.Data))
+	}
 	for _, ns := range []string{"team-a", "team-b", "elsewhere"} {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		require.NoError(t, err)
