@@ -280,15 +280,22 @@ func (w *readWatch) observe(ctx context.Context, reader client.Reader, inst *uns
 			}
 			key := readTarget{rd.Kind.GVK, t.Namespace, t.Name}
 			named = append(named, key)
-			obj := &unstructured.Unstructured{}
-			obj.SetGroupVersionKind(rd.Kind.GVK)
+			// Through the informer the watch uses (typed for built-in kinds): an event is
+			// handled after that informer's store has it, so the render sees it too.
+			obj := newObject(w.scheme, rd.Kind.GVK)
 			err := reader.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, obj)
 			switch {
 			case apierrors.IsNotFound(err):
 			case err != nil:
 				return fmt.Errorf("reading %s %s for %s: %w", rd.Kind.GVK.Kind, t.Name, rd.ID, err)
 			default:
-				observed[rd.ID] = obj
+				m, err := toMap(obj)
+				if err != nil {
+					return err
+				}
+				u := &unstructured.Unstructured{Object: m}
+				u.SetGroupVersionKind(rd.Kind.GVK) // typed objects from the cache carry no type meta
+				observed[rd.ID] = u
 			}
 			continue
 		}

@@ -43,7 +43,7 @@ func gatewayInstance() map[string]any {
 }
 
 // TestManyGrants: thousands of grants for one server render within the budget; past what
-// the graph can hold (3000 grants, fewer when each has many tool rules), the status says
+// the graph can hold (1000 grants, fewer when each has many tool rules), the status says
 // so and names the limit, instead of silently dropping grants.
 func TestManyGrants(t *testing.T) {
 	g := load(t)
@@ -51,9 +51,9 @@ func TestManyGrants(t *testing.T) {
 		grants, rules int
 		want          []string // in the status message; none when the policy renders
 	}{
-		{3000, 1, nil},
-		{3001, 1, []string{"resource grants: 3001 MCPAccessGrant objects selected, more than the read's limit of 3000 (read.maxItems)"}},
-		{2000, 4, []string{"vars.policyGrants: ${ grants.map(g, {", "cost limit exceeded: more than 1000000 units"}},
+		{1000, 1, nil},
+		{1001, 1, []string{"resource grants: 1001 MCPAccessGrant objects selected, more than the read's limit of 1000 (read.maxItems)"}},
+		{1000, 4, []string{"vars.policyGrants: ${ grants.map(g, {", "cost limit exceeded: more than 1000000 units"}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d grants, %d rules each", tt.grants, tt.rules), func(t *testing.T) {

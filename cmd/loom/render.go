@@ -28,7 +28,8 @@ func newRenderCmd() *cobra.Command {
 		Short: "Print the objects a graph renders for one instance, as a YAML stream",
 		Long: `Render runs the graph exactly as the operator does, with no cluster: the instance
 (with its CRD's defaults applied, and validated), the operator configuration, and the
-objects observed so far (DIR/<id>.yaml, one file per resource id) go in; the desired
+objects observed so far (DIR/<id>.yaml, one file per resource id; for a read, the object
+read by name, or a List of a collection's candidates) go in; the desired
 objects come out in dependency order. Nodes that were skipped, are waiting for data, or
 failed are listed as comments first, then the errors no node shows (a var that failed).
 With --status, the status the graph computes follows the objects. Files are read as

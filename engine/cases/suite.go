@@ -28,7 +28,8 @@ DIR/<case>/instance.yaml        the instance; CRD defaults are applied and it is
                                 API server would; metadata.namespace defaults to "default"
 DIR/<case>/config.yaml          optional: {<key>: <value>}, merged over the suite's config
 DIR/<case>/observed/<id>.yaml   optional: the object last observed for node <id> (apiVersion and
-                                kind may be left out)
+                                kind may be left out); for a read, the object read by name, or a
+                                List (kind: List, items: [...]) of a collection's candidates
 DIR/<case>/errors.yaml          optional: a list of strings, errors from outside the engine such as
                                 an apply the API server refused (render.StatusOptions.Errors)
 DIR/<case>/expected.yaml        golden: the document the case produces, rewritten by -update

@@ -128,9 +128,20 @@ func prepare(ctx context.Context, cp *controlplane.ControlPlane, g *graph.Graph,
 	return cs.RbacV1().ClusterRoleBindings().Delete(ctx, controlplane.OperatorBinding, metav1.DeleteOptions{})
 }
 
+// installCRD installs MCPServer and the kinds the default graph reads (its informers need
+// them), each once it is established.
 func installCRD(ctx context.Context, admin *rest.Config) error {
+	for _, f := range crd.All() {
+		if err := installOneCRD(ctx, admin, f.Data); err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	return nil
+}
+
+func installOneCRD(ctx context.Context, admin *rest.Config, data []byte) error {
 	def := &apiextensionsv1.CustomResourceDefinition{}
-	if err := yaml.UnmarshalStrict(crd.MCPServer, def); err != nil {
+	if err := yaml.UnmarshalStrict(data, def); err != nil {
 		return err
 	}
 	cs, err := apiextensions.NewForConfig(admin)

@@ -53,6 +53,10 @@ type result struct {
 	// heap, stacks) and file-backed pages (mostly the loom binary's own code and data).
 	EndAnon, EndFile int64
 
+	// With -grants: how long creating them took, and what one grant change cost.
+	GrantsCreated time.Duration
+	GrantChange   *grantChange
+
 	// floor only: the server-side applies made, by how many goroutines.
 	Applies, Appliers int
 }
@@ -107,6 +111,11 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 	if res.Created, err = createFleet(ctx, userConfig(cp), c.n, c.namespaces, nil); err != nil {
 		return nil, err
 	}
+	if c.grants > 0 {
+		if res.GrantsCreated, err = createGrants(ctx, userConfig(cp), c.n, c.namespaces, c.grants); err != nil {
+			return nil, err
+		}
+	}
 	p, waitErr := t.wait(ctx, "loom", c.timeout, func(p progress) bool { return p.servers >= c.n })
 	res.Ready, res.ReadyCount = p.serversLast, p.servers
 	res.Objects, res.ObjectsCount = p.objectsLast, p.objects
@@ -146,6 +155,11 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 		return nil, err
 	}
 	res.CPUIdle, res.CPUTotal = end-cpuIdleStart, end
+	if c.grants > 0 && waitErr == nil {
+		if res.GrantChange, err = changeGrant(ctx, cp, op, userConfig(cp), c.namespaces); err != nil {
+			return nil, err
+		}
+	}
 	if res.PeakRSS, err = peakRSS(op.pid()); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,7 @@ type config struct {
 	targetsN           int
 	noWrite            bool
 	operatorArgs       []string
+	grants             int // MCPAccessGrants per MCPServer (grants.go)
 }
 
 // stringList is a repeatable string flag.
@@ -64,6 +65,7 @@ func main() {
 	flag.DurationVar(&c.idle, "idle", 60*time.Second, "the idle window after convergence")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "how long to wait for the fleet to converge")
 	flag.BoolVar(&c.noWrite, "dry", false, "print the results; leave -out alone")
+	flag.IntVar(&c.grants, "grants", 0, "MCPAccessGrants per MCPServer, created with the fleet; then one grant change is measured")
 	flag.Var((*stringList)(&c.operatorArgs), "operator-arg", "one more `argument` of loom operator, e.g. -operator-arg=--memory-limit=80Mi (repeatable)")
 	flag.Parse()
 	switch c.mode {

@@ -119,7 +119,11 @@ func (r *report) write(path string) error {
 		doc = upsert(doc, "micro", r.microMarkdown())
 	}
 	if r.Loom != nil || r.Floor != nil {
-		doc = upsert(doc, fmt.Sprintf("run N=%d", r.C.n), r.runMarkdown())
+		key := fmt.Sprintf("run N=%d", r.C.n)
+		if r.C.grants > 0 {
+			key += fmt.Sprintf(" grants=%d", r.C.grants)
+		}
+		doc = upsert(doc, key, r.runMarkdown())
 	}
 	return os.WriteFile(path, []byte(doc), 0o644)
 }
@@ -166,7 +170,11 @@ func (r *report) runMarkdown() string {
 	var b strings.Builder
 	c := r.C
 	loom, floor := r.Loom, r.Floor
-	fmt.Fprintf(&b, "### N = %d · %s\n\n", c.n, r.When.Format("2006-01-02 15:04 MST"))
+	grants := ""
+	if c.grants > 0 {
+		grants = fmt.Sprintf(" with %d grants each", c.grants)
+	}
+	fmt.Fprintf(&b, "### N = %d%s · %s\n\n", c.n, grants, r.When.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Machine: %s.\n", r.Machine)
 	fmt.Fprintf(&b, "- Measured: %s.\n", r.Source)
 	for _, run := range []*result{loom, floor} {
@@ -263,6 +271,7 @@ func (r *report) runMarkdown() string {
 			fmt.Fprintf(&b, "\nIn the idle window (%.0f s): %s.\n", loom.IdleWindow.Seconds(), counts(loom.Idle))
 		}
 	}
+	b.WriteString(r.grantsMarkdown())
 	b.WriteString("\nCPU seconds while the fleet converged (first create until done), by process:\n\n")
 	b.WriteString("| process | loom run | floor run |\n|---|---:|---:|\n")
 	names := []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok"}
