@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/loom-mcp/loom/config/crd"
 	"github.com/loom-mcp/loom/internal/controlplane"
 )
 
@@ -70,7 +69,7 @@ func converged(t *testing.T, d dynamic.Interface, ns string, names []string, beg
 }
 
 func TestFaultAPIServerRestart(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	startOperator(t, mcpGraph(t), mcpConfig)
 	d := adminDynamic(t)
 	begin := time.Now()
@@ -81,7 +80,7 @@ func TestFaultAPIServerRestart(t *testing.T) {
 }
 
 func TestFaultEtcdRestart(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	startOperator(t, mcpGraph(t), mcpConfig)
 	d := adminDynamic(t)
 	begin := time.Now()
@@ -92,7 +91,7 @@ func TestFaultEtcdRestart(t *testing.T) {
 }
 
 func TestFaultFlakyNetwork(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	proxy, err := cp.StartFaultProxy(controlplane.FaultRates{
 		Throttle: 0.02, Internal: 0.02, Reset: 0.02, Spike: 0.05, Latency: 500 * time.Millisecond, Seed: 11,
 	})
@@ -113,7 +112,7 @@ func TestFaultFlakyNetwork(t *testing.T) {
 // Until the last start it is held to 10 requests a second, so that the kills land while the
 // fleet converges; the last runs at full speed.
 func TestFaultOperatorKilled(t *testing.T) {
-	installCRD(t, crd.MCPServer)
+	installMCPCRDs(t)
 	bin := loomBinary(t)
 	d := adminDynamic(t)
 	ns := "fault-killed"
