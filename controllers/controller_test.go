@@ -35,7 +35,7 @@ func createNamespace(t *testing.T, name string) {
 
 func waitPhase(t *testing.T, d dynamic.Interface, ns, name, phase string) *unstructured.Unstructured {
 	t.Helper()
-	return waitFor(t, d, appGVR, ns, name, 60*time.Second, func(obj *unstructured.Unstructured) bool {
+	return waitFor(t, d, appGVR, ns, name, 120*time.Second, func(obj *unstructured.Unstructured) bool {
 		got, _, _ := unstructured.NestedString(obj.Object, "status", "phase")
 		return got == phase
 	}, "never reached phase "+phase)
