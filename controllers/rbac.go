@@ -2,7 +2,8 @@ package controllers
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -47,10 +48,10 @@ func objectRules(g *graph.Graph) []rbacv1.PolicyRule {
 		{APIGroups: []string{inst.Group}, Resources: []string{inst.Resource}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{inst.Group}, Resources: []string{inst.Resource + "/status"}, Verbs: []string{"get", "patch", "update"}},
 	}
-	for _, group := range sortedGroups(children) {
+	for _, group := range slices.Sorted(maps.Keys(children)) {
 		rules = append(rules, rbacv1.PolicyRule{
 			APIGroups: []string{group},
-			Resources: sortedSet(children[group]),
+			Resources: slices.Sorted(maps.Keys(children[group])),
 			// create: an apply that creates an object needs it besides patch.
 			Verbs: []string{"get", "list", "watch", "create", "patch", "delete"},
 		})
@@ -59,22 +60,4 @@ func objectRules(g *graph.Graph) []rbacv1.PolicyRule {
 	return append(rules,
 		rbacv1.PolicyRule{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	)
-}
-
-func sortedGroups(m map[string]map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for g := range m {
-		out = append(out, g)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -376,8 +378,8 @@ func readRules(g *graph.Graph, rendered map[string]map[string]bool) []rbacv1.Pol
 		groups[gvr.Group][gvr.Resource] = true
 	}
 	var rules []rbacv1.PolicyRule
-	for _, group := range sortedGroups(groups) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: sortedSet(groups[group]), Verbs: []string{"get", "list", "watch"}})
+	for _, group := range slices.Sorted(maps.Keys(groups)) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: slices.Sorted(maps.Keys(groups[group])), Verbs: []string{"get", "list", "watch"}})
 	}
 	return rules
 }

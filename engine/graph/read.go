@@ -2,7 +2,8 @@ package graph
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/common/types"
@@ -122,7 +123,7 @@ func (l *loader) reads(env *cel.Env, g *Graph) []*Read {
 				}
 			}
 		}
-		l.varReads[v.Name] = sortedSet(need)
+		l.varReads[v.Name] = slices.Sorted(maps.Keys(need))
 	}
 	var out []*Read
 	for _, r := range l.readRes {
@@ -253,13 +254,4 @@ func (l *loader) readDeps(all []*Expr, deps map[string]bool) {
 			}
 		}
 	}
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
