@@ -42,29 +42,39 @@ var MCPServer []byte
 //go:embed crds/*.yaml
 var thirdParty embed.FS
 
+// ThirdPartyCRDs returns the embedded cert-manager and Traefik CRDs, sorted by file name,
+// each named by its path in the repository: what a cluster needs installed for the graph's
+// auth.mode mtls objects (tests install them on the local control plane).
+func ThirdPartyCRDs() ([]crd.File, error) {
+	names, err := fs.Glob(thirdParty, "crds/*.yaml") // sorted
+	if err != nil {
+		return nil, err
+	}
+	files := make([]crd.File, 0, len(names))
+	for _, name := range names {
+		data, err := thirdParty.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, crd.File{Name: "templates/" + name, Data: data})
+	}
+	return files, nil
+}
+
 // MCPServerSchemas are the schemas that type the MCPServer graph: the built-in kinds of
 // Kubernetes, the embedded CRDs of mcpruntime.org (MCPServer, and MCPAccessGrant and
-// MCPAgentSession, which the graph reads) and the third-party CRDs of crds/.
+// MCPAgentSession, which the graph reads) and ThirdPartyCRDs.
 func MCPServerSchemas() (*schema.Set, error) {
 	set, err := schema.Builtin()
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range crd.All() {
-		if _, err := set.AddCRD(f.Data, f.Name); err != nil {
-			return nil, err
-		}
-	}
-	files, err := fs.Glob(thirdParty, "crds/*.yaml") // sorted
+	third, err := ThirdPartyCRDs()
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range files {
-		data, err := thirdParty.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := set.AddCRD(data, "templates/"+name); err != nil {
+	for _, f := range append(crd.All(), third...) {
+		if _, err := set.AddCRD(f.Data, f.Name); err != nil {
 			return nil, err
 		}
 	}

@@ -88,3 +88,27 @@ func TestMCPServerMTLSTyped(t *testing.T) {
 		})
 	}
 }
+
+// ThirdPartyCRDs are the kinds the mTLS templates render, at the paths SOURCES.md lists.
+func TestThirdPartyCRDs(t *testing.T) {
+	files, err := templates.ThirdPartyCRDs()
+	require.NoError(t, err)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name)
+		require.NotEmpty(t, f.Data)
+	}
+	require.Equal(t, []string{
+		"templates/crds/cert-manager.io_certificates.yaml",
+		"templates/crds/traefik.io_ingressroutes.yaml",
+		"templates/crds/traefik.io_middlewares.yaml",
+		"templates/crds/traefik.io_serverstransports.yaml",
+		"templates/crds/traefik.io_tlsoptions.yaml",
+		"templates/crds/traefik.io_tlsstores.yaml",
+	}, names)
+	sources, err := os.ReadFile("crds/SOURCES.md")
+	require.NoError(t, err)
+	for _, n := range names {
+		assert.Contains(t, string(sources), "| "+strings.TrimPrefix(n, "templates/crds/")+" |")
+	}
+}
