@@ -1,0 +1,305 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/render"
+	engineschema "github.com/loom-mcp/loom/engine/schema"
+)
+
+// Kinds the cluster does not serve. A graph may render or read a kind whose CRD is not
+// installed (cert-manager's Certificate on a cluster without cert-manager). That must not
+// stop the manager, hold /readyz, or touch instances that do not use the kind:
+//
+//   - MapperProvider gives the cache a mapping for such a kind, so the manager can be
+//     created with the graph's cache options;
+//   - Add asks discovery which kinds are served, and indexes and watches only those: the
+//     others have no informer, so the readiness check does not wait for them;
+//   - a render that includes a node or a read of an unserved kind applies and prunes
+//     nothing (a part of the graph could replace a working set of objects with a broken
+//     one), and the instance reports an unservedError, terminal until the kind appears;
+//   - while a kind is missing, kindWatch asks discovery every period whether it is served
+//     now (one GET of the group version, a 404 until then); once it is, kindWatch indexes
+//     and watches it as Add would have, and enqueues the instances that failed for it.
+
+// DefaultDiscoveryPeriod is how often discovery is asked about kinds that are not served.
+const DefaultDiscoveryPeriod = 10 * time.Second
+
+// MapperProvider returns the REST mapper for a manager that serves g
+// (ctrl.Options.MapperProvider): controller-runtime's discovery mapper, and, for a kind of
+// g that discovery does not know (its CRD is not installed), the mapping g's schemas give.
+// The cache asks for a mapping of every kind CacheOptions configures when the manager is
+// created; without this, one absent CRD would stop the manager. The reconciler itself asks
+// discovery, never this fallback, before it reads, watches or applies a kind.
+func MapperProvider(g *graph.Graph) func(*rest.Config, *http.Client) (meta.RESTMapper, error) {
+	fallback := map[schema.GroupVersionKind]*meta.RESTMapping{}
+	for _, k := range graphKinds(g) {
+		scope := meta.RESTScopeRoot
+		if k.Namespaced {
+			scope = meta.RESTScopeNamespace
+		}
+		gvr, _ := meta.UnsafeGuessKindToResource(k.GVK)
+		fallback[k.GVK] = &meta.RESTMapping{Resource: gvr, GroupVersionKind: k.GVK, Scope: scope}
+	}
+	return func(cfg *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
+		m, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+		if err != nil {
+			return nil, err
+		}
+		return &kindMapper{RESTMapper: m, fallback: fallback}, nil
+	}
+}
+
+// kindMapper is discovery, with a fallback mapping for the graph's kinds it does not serve.
+type kindMapper struct {
+	meta.RESTMapper // discovery
+	fallback        map[schema.GroupVersionKind]*meta.RESTMapping
+}
+
+func (m *kindMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	mapping, err := m.RESTMapper.RESTMapping(gk, versions...)
+	if !meta.IsNoMatchError(err) {
+		return mapping, err
+	}
+	for gvk, fb := range m.fallback {
+		if gvk.GroupKind() == gk && (len(versions) == 0 || slices.Contains(versions, gvk.Version)) {
+			return fb, nil
+		}
+	}
+	return nil, err
+}
+
+// discoveryOf is the mapper that tells what the API server serves: m without the fallback.
+func discoveryOf(m meta.RESTMapper) meta.RESTMapper {
+	if km, ok := m.(*kindMapper); ok {
+		return km.RESTMapper
+	}
+	return m
+}
+
+// graphKinds are the kinds g renders or reads, other than its instance kind (the
+// readiness check waits for that one), each once, in the graph's order.
+func graphKinds(g *graph.Graph) []*engineschema.Kind {
+	seen := map[schema.GroupVersionKind]bool{}
+	var out []*engineschema.Kind
+	add := func(k *engineschema.Kind) {
+		if !seen[k.GVK] && (g.Instance == nil || k.GVK != g.Instance.GVK) {
+			seen[k.GVK] = true
+			out = append(out, k)
+		}
+	}
+	for _, n := range g.Nodes {
+		add(n.Kind)
+	}
+	for _, rd := range g.Reads {
+		add(rd.Kind)
+	}
+	return out
+}
+
+// unservedError says that an instance needs a kind the API server does not serve, and
+// what to install. It is terminal: kindWatch enqueues the instance when the kind appears.
+type unservedError struct {
+	id   string // the node or read
+	kind *engineschema.Kind
+}
+
+func (e *unservedError) Error() string {
+	msg := fmt.Sprintf("resource %s: kind %s (%s) is not served by the API server", e.id, e.kind.GVK.Kind, e.kind.GVK.GroupVersion())
+	if e.kind.CRD != "" {
+		return msg + "; install its CRD (" + e.kind.CRD + ")"
+	}
+	return msg + "; this cluster's Kubernetes does not offer that API version"
+}
+
+// kindWatch knows which of the graph's kinds are served and watched, and, for those that
+// are not, which instances wait for them. It runs on every replica, leader or not, so that
+// a standby's cache holds a kind that appeared before it takes over.
+type kindWatch struct {
+	discovery meta.RESTMapper
+	period    time.Duration
+	kinds     []*engineschema.Kind
+	// watch indexes the cache for a kind and watches it (Add's, then kindWatch's job).
+	watch func(ctx context.Context, gvk schema.GroupVersionKind) error
+	// wake carries the instances to reconcile once a kind they wait for is served.
+	wake chan event.GenericEvent
+	log  logr.Logger
+
+	mu      sync.Mutex
+	served  map[schema.GroupVersionKind]bool
+	waiting map[schema.GroupVersionKind]map[types.NamespacedName]bool
+}
+
+var _ manager.LeaderElectionRunnable = (*kindWatch)(nil)
+
+func newKindWatch(g *graph.Graph, discovery meta.RESTMapper, period time.Duration, log logr.Logger) *kindWatch {
+	if period <= 0 {
+		period = DefaultDiscoveryPeriod
+	}
+	return &kindWatch{
+		discovery: discovery, period: period, kinds: graphKinds(g), log: log,
+		wake:    make(chan event.GenericEvent),
+		served:  map[schema.GroupVersionKind]bool{},
+		waiting: map[schema.GroupVersionKind]map[types.NamespacedName]bool{},
+	}
+}
+
+// discover asks discovery, once, which kinds are served. Only "no such kind" counts as not
+// served; any other error (the API server unreachable) is returned.
+func (k *kindWatch) discover() ([]schema.GroupVersionKind, error) {
+	var served []schema.GroupVersionKind
+	for _, kind := range k.kinds {
+		ok, err := k.isServed(kind.GVK)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			served = append(served, kind.GVK)
+		}
+	}
+	return served, nil
+}
+
+func (k *kindWatch) isServed(gvk schema.GroupVersionKind) (bool, error) {
+	_, err := k.discovery.RESTMapping(gvk.GroupKind(), gvk.Version)
+	switch {
+	case meta.IsNoMatchError(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("asking the API server whether it serves %s: %w", gvk, err)
+	}
+	return true, nil
+}
+
+// watched reports whether gvk is served and watched: only then may the reconciler read it.
+func (k *kindWatch) watched(gvk schema.GroupVersionKind) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.served[gvk]
+}
+
+func (k *kindWatch) markWatched(gvk schema.GroupVersionKind) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.served[gvk] = true
+}
+
+// need returns an error for each node and read of res (not skipped) whose kind is not
+// watched, and records inst as waiting for those kinds. Checking and recording under one
+// lock means a kind that appears meanwhile is either seen here or wakes inst.
+func (k *kindWatch) need(g *graph.Graph, inst types.NamespacedName, res *render.Result) []error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var errs []error
+	missing := func(id string, kind *engineschema.Kind) {
+		if k.served[kind.GVK] {
+			return
+		}
+		errs = append(errs, &unservedError{id: id, kind: kind})
+		if k.waiting[kind.GVK] == nil {
+			k.waiting[kind.GVK] = map[types.NamespacedName]bool{}
+		}
+		k.waiting[kind.GVK][inst] = true
+	}
+	for _, n := range res.Nodes {
+		if node, ok := g.Node(n.ID); ok && n.State != render.Skipped {
+			missing(n.ID, node.Kind)
+		}
+	}
+	for _, rd := range g.Reads {
+		if st, ok := res.Reads[rd.ID]; ok && st != render.Skipped {
+			missing(rd.ID, rd.Kind)
+		}
+	}
+	return errs
+}
+
+// forget drops an instance that is gone from the waiting lists.
+func (k *kindWatch) forget(inst types.NamespacedName) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, w := range k.waiting {
+		delete(w, inst)
+	}
+}
+
+func (k *kindWatch) NeedLeaderElection() bool { return false }
+
+// Start asks discovery every period about the kinds not served yet, until all are or ctx
+// ends. A kind that appears is watched, then the instances waiting for it are enqueued.
+func (k *kindWatch) Start(ctx context.Context) error {
+	tick := time.NewTicker(k.period)
+	defer tick.Stop()
+	for {
+		missing := k.missing()
+		if len(missing) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		for _, gvk := range missing {
+			if err := k.appear(ctx, gvk); err != nil {
+				k.log.Error(err, "watching a kind the API server serves now; trying again", "kind", gvk.String())
+			}
+		}
+	}
+}
+
+func (k *kindWatch) missing() []schema.GroupVersionKind {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []schema.GroupVersionKind
+	for _, kind := range k.kinds {
+		if !k.served[kind.GVK] {
+			out = append(out, kind.GVK)
+		}
+	}
+	return out
+}
+
+// appear watches gvk if the API server serves it now, and wakes the instances waiting for it.
+func (k *kindWatch) appear(ctx context.Context, gvk schema.GroupVersionKind) error {
+	ok, err := k.isServed(gvk)
+	if err != nil || !ok {
+		return err
+	}
+	if err := k.watch(ctx, gvk); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.served[gvk] = true
+	waiting := k.waiting[gvk]
+	delete(k.waiting, gvk)
+	k.mu.Unlock()
+	k.log.Info("the API server serves a kind of the graph now; watching it", "kind", gvk.String(), "instances", len(waiting))
+	for nn := range waiting {
+		obj := &unstructured.Unstructured{}
+		obj.SetNamespace(nn.Namespace)
+		obj.SetName(nn.Name)
+		select {
+		case k.wake <- event.GenericEvent{Object: obj}:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
