@@ -48,21 +48,12 @@ const DefaultDiscoveryPeriod = 10 * time.Second
 // created; without this, one absent CRD would stop the manager. The reconciler itself asks
 // discovery, never this fallback, before it reads, watches or applies a kind.
 func MapperProvider(g *graph.Graph) func(*rest.Config, *http.Client) (meta.RESTMapper, error) {
-	fallback := map[schema.GroupVersionKind]*meta.RESTMapping{}
-	for _, k := range graphKinds(g) {
-		scope := meta.RESTScopeRoot
-		if k.Namespaced {
-			scope = meta.RESTScopeNamespace
-		}
-		gvr, _ := meta.UnsafeGuessKindToResource(k.GVK)
-		fallback[k.GVK] = &meta.RESTMapping{Resource: gvr, GroupVersionKind: k.GVK, Scope: scope}
-	}
 	return func(cfg *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
 		m, err := apiutil.NewDynamicRESTMapper(cfg, hc)
 		if err != nil {
 			return nil, err
 		}
-		return &kindMapper{RESTMapper: m, fallback: fallback}, nil
+		return newKindMapper(g, m), nil
 	}
 }
 
@@ -83,6 +74,19 @@ func (m *kindMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta
 		}
 	}
 	return nil, err
+}
+
+func newKindMapper(g *graph.Graph, discovery meta.RESTMapper) *kindMapper {
+	fallback := map[schema.GroupVersionKind]*meta.RESTMapping{}
+	for _, k := range graphKinds(g) {
+		scope := meta.RESTScopeRoot
+		if k.Namespaced {
+			scope = meta.RESTScopeNamespace
+		}
+		gvr, _ := meta.UnsafeGuessKindToResource(k.GVK)
+		fallback[k.GVK] = &meta.RESTMapping{Resource: gvr, GroupVersionKind: k.GVK, Scope: scope}
+	}
+	return &kindMapper{RESTMapper: discovery, fallback: fallback}
 }
 
 // discoveryOf is the mapper that tells what the API server serves: m without the fallback.
@@ -182,7 +186,7 @@ func (k *kindWatch) isServed(gvk schema.GroupVersionKind) (bool, error) {
 	case meta.IsNoMatchError(err):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("asking the API server whether it serves %s: %w", gvk, err)
+		return false, fmt.Errorf("asking the API server whether it serves %s (%s): %w", gvk.Kind, gvk.GroupVersion(), err)
 	}
 	return true, nil
 }
@@ -258,7 +262,7 @@ func (k *kindWatch) Start(ctx context.Context) error {
 		}
 		for _, gvk := range missing {
 			if err := k.appear(ctx, gvk); err != nil {
-				k.log.Error(err, "watching a kind the API server serves now; trying again", "kind", gvk.String())
+				k.log.Error(err, "watching a kind of the graph; trying again", "kind", gvk.Kind, "apiVersion", gvk.GroupVersion().String())
 			}
 		}
 	}
@@ -290,7 +294,7 @@ func (k *kindWatch) appear(ctx context.Context, gvk schema.GroupVersionKind) err
 	waiting := k.waiting[gvk]
 	delete(k.waiting, gvk)
 	k.mu.Unlock()
-	k.log.Info("the API server serves a kind of the graph now; watching it", "kind", gvk.String(), "instances", len(waiting))
+	k.log.Info("the API server serves a kind of the graph now; watching it", "kind", gvk.Kind, "apiVersion", gvk.GroupVersion().String(), "instances", len(waiting))
 	for nn := range waiting {
 		obj := &unstructured.Unstructured{}
 		obj.SetNamespace(nn.Namespace)
