@@ -80,18 +80,6 @@ func servesResource(t *testing.T, gvr schema.GroupVersionResource) bool {
 	return false
 }
 
-// appMessage is the message of an App's Ready condition.
-func appMessage(app *unstructured.Unstructured) string {
-	conds, _, _ := unstructured.NestedSlice(app.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
-			msg, _ := m["message"].(string)
-			return msg
-		}
-	}
-	return ""
-}
-
 // TestOptionalKinds: the operator starts on a cluster that does not serve a kind of its
 // graph (Gizmo: its CRD is not installed), is Ready, and serves the instances that do not
 // need the kind; an instance that renders a Gizmo, and one that reads one, are in phase
@@ -122,7 +110,7 @@ func TestOptionalKinds(t *testing.T) {
 	for name, id := range map[string]string{"maker": "gizmo", "reader": "blueprint"} {
 		app := waitPhase(t, d, ns, name, "Error")
 		assert.Equal(t, fmt.Sprintf("resource %s: kind Gizmo (optional.loom.dev/v1) is not served by the API server; install its CRD (gizmos.optional.loom.dev)", id),
-			appMessage(app), name)
+			readyMessage(app), name)
 		_, err := d.Resource(cmGVR).Namespace(ns).Get(ctx, name+"-settings", metav1.GetOptions{})
 		assert.True(t, apierrors.IsNotFound(err), "%s: nothing is applied while a kind it needs is not served; got %v", name, err)
 	}
