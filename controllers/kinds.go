@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -35,8 +39,9 @@ import (
 //     nothing (a part of the graph could replace a working set of objects with a broken
 //     one), and the instance reports an unservedError, terminal until the kind appears;
 //   - while a kind is missing, kindWatch asks discovery every period whether it is served
-//     now (one GET of the group version, a 404 until then); once it is, kindWatch indexes
-//     and watches it as Add would have, and enqueues the instances that failed for it.
+//     now (one GET per group version that has missing kinds, a 404 while it has none); once
+//     it is, kindWatch indexes and watches it as Add would have, and enqueues the instances
+//     that failed for it.
 
 // DefaultDiscoveryPeriod is how often discovery is asked about kinds that are not served.
 const DefaultDiscoveryPeriod = 10 * time.Second
@@ -136,7 +141,10 @@ func (e *unservedError) Error() string {
 // are not, which instances wait for them. It runs on every replica, leader or not, so that
 // a standby's cache holds a kind that appeared before it takes over.
 type kindWatch struct {
+	// discovery maps the kinds (and its cache learns a kind once asked about it); lister
+	// asks about a whole group version, once a period for all its missing kinds.
 	discovery meta.RESTMapper
+	lister    groupVersionLister
 	period    time.Duration
 	kinds     []*engineschema.Kind
 	// watch indexes the cache for a kind and watches it (Add's, then kindWatch's job).
@@ -152,12 +160,19 @@ type kindWatch struct {
 
 var _ manager.LeaderElectionRunnable = (*kindWatch)(nil)
 
-func newKindWatch(g *graph.Graph, discovery meta.RESTMapper, period time.Duration, log logr.Logger) *kindWatch {
+// groupVersionLister is the part of client-go's discovery client kindWatch uses.
+type groupVersionLister interface {
+	ServerResourcesForGroupVersion(groupVersion string) (*metav1.APIResourceList, error)
+}
+
+var _ groupVersionLister = (discovery.DiscoveryInterface)(nil)
+
+func newKindWatch(g *graph.Graph, mapper meta.RESTMapper, lister groupVersionLister, period time.Duration, log logr.Logger) *kindWatch {
 	if period <= 0 {
 		period = DefaultDiscoveryPeriod
 	}
 	return &kindWatch{
-		discovery: discovery, period: period, kinds: graphKinds(g), log: log,
+		discovery: mapper, lister: lister, period: period, kinds: graphKinds(g), log: log,
 		wake:    make(chan event.GenericEvent),
 		served:  map[schema.GroupVersionKind]bool{},
 		waiting: map[schema.GroupVersionKind]map[types.NamespacedName]bool{},
@@ -250,22 +265,57 @@ func (k *kindWatch) NeedLeaderElection() bool { return false }
 func (k *kindWatch) Start(ctx context.Context) error {
 	tick := time.NewTicker(k.period)
 	defer tick.Stop()
-	for {
-		missing := k.missing()
-		if len(missing) == 0 {
-			return nil
-		}
+	for len(k.missing()) > 0 {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		}
-		for _, gvk := range missing {
+		k.poll(ctx)
+	}
+	return nil
+}
+
+// poll asks discovery once for each group version that has a kind not served (a 404
+// while the group version has none), and watches the kinds it lists now.
+func (k *kindWatch) poll(ctx context.Context) {
+	byGV := map[schema.GroupVersion][]schema.GroupVersionKind{}
+	var gvs []schema.GroupVersion
+	for _, gvk := range k.missing() {
+		gv := gvk.GroupVersion()
+		if byGV[gv] == nil {
+			gvs = append(gvs, gv)
+		}
+		byGV[gv] = append(byGV[gv], gvk)
+	}
+	for _, gv := range gvs {
+		list, err := k.lister.ServerResourcesForGroupVersion(gv.String())
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			k.log.Error(err, "asking discovery about a group version of the graph; trying again", "groupVersion", gv.String())
+			continue
+		}
+		for _, gvk := range byGV[gv] {
+			if !lists(list, gvk.Kind) {
+				continue
+			}
 			if err := k.appear(ctx, gvk); err != nil {
-				k.log.Error(err, "watching a kind of the graph; trying again", "kind", gvk.Kind, "apiVersion", gvk.GroupVersion().String())
+				k.log.Error(err, "watching a kind of the graph; trying again", "kind", gvk.Kind, "apiVersion", gv.String())
 			}
 		}
 	}
+}
+
+// lists reports whether a discovery document lists kind as a resource (not a subresource).
+func lists(list *metav1.APIResourceList, kind string) bool {
+	for _, r := range list.APIResources {
+		if r.Kind == kind && !strings.Contains(r.Name, "/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (k *kindWatch) missing() []schema.GroupVersionKind {

@@ -9,7 +9,9 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -41,8 +43,8 @@ func loadOptional(t *testing.T) *graph.Graph {
 	return g
 }
 
-// discovery serves the given kinds, namespaced.
-func discovery(gvks ...schema.GroupVersionKind) *meta.DefaultRESTMapper {
+// serving is discovery that serves the given kinds, namespaced.
+func serving(gvks ...schema.GroupVersionKind) *meta.DefaultRESTMapper {
 	m := meta.NewDefaultRESTMapper(nil)
 	for _, gvk := range gvks {
 		m.Add(gvk, meta.RESTScopeNamespace)
@@ -59,7 +61,7 @@ func (failingMapper) RESTMapping(schema.GroupKind, ...string) (*meta.RESTMapping
 
 func TestKindMapper(t *testing.T) {
 	g := loadOptional(t)
-	m := newKindMapper(g, discovery(configMapGVK))
+	m := newKindMapper(g, serving(configMapGVK))
 
 	got, err := m.RESTMapping(configMapGVK.GroupKind(), "v1")
 	require.NoError(t, err)
@@ -96,11 +98,11 @@ func TestUnservedError(t *testing.T) {
 
 func TestKindWatchDiscover(t *testing.T) {
 	g := loadOptional(t)
-	served, err := newKindWatch(g, discovery(configMapGVK), 0, logr.Discard()).discover()
+	served, err := newKindWatch(g, serving(configMapGVK), nil, 0, logr.Discard()).discover()
 	require.NoError(t, err)
 	assert.Equal(t, []schema.GroupVersionKind{configMapGVK}, served)
 
-	_, err = newKindWatch(g, failingMapper{}, 0, logr.Discard()).discover()
+	_, err = newKindWatch(g, failingMapper{}, nil, 0, logr.Discard()).discover()
 	require.EqualError(t, err, "asking the API server whether it serves ConfigMap (v1): connection refused",
 		"only an absent kind counts as not served; an unreachable API server is an error")
 }
@@ -110,8 +112,8 @@ func TestKindWatchDiscover(t *testing.T) {
 // kind appears, it is watched, then the waiting instances are woken.
 func TestKindWatchNeedAndAppear(t *testing.T) {
 	g := loadOptional(t)
-	disc := discovery(configMapGVK)
-	k := newKindWatch(g, disc, 0, logr.Discard())
+	disc := serving(configMapGVK)
+	k := newKindWatch(g, disc, nil, 0, logr.Discard())
 	k.markWatched(configMapGVK)
 	var watched []schema.GroupVersionKind
 	k.watch = func(_ context.Context, gvk schema.GroupVersionKind) error {
@@ -159,4 +161,52 @@ func TestKindWatchNeedAndAppear(t *testing.T) {
 	assert.Empty(t, k.missing())
 	assert.True(t, k.watched(gizmoGVK))
 	assert.Empty(t, k.need(g, maker, &render.Result{Nodes: []render.Node{{ID: "gizmo", State: render.Rendered}}}), "served now")
+}
+
+// groupVersions is discovery's documents by group version, counting the requests.
+type groupVersions struct {
+	docs  map[string]*metav1.APIResourceList
+	asked map[string]int
+}
+
+func (g *groupVersions) ServerResourcesForGroupVersion(gv string) (*metav1.APIResourceList, error) {
+	g.asked[gv]++
+	if doc, ok := g.docs[gv]; ok {
+		return doc, nil
+	}
+	return nil, apierrors.NewNotFound(schema.GroupResource{}, gv)
+}
+
+// TestKindWatchPoll: one question per group version with missing kinds and period; a
+// group version that is served without the kind, or only as a subresource, is not enough.
+func TestKindWatchPoll(t *testing.T) {
+	g := loadOptional(t)
+	disc := serving(configMapGVK)
+	gvs := &groupVersions{docs: map[string]*metav1.APIResourceList{}, asked: map[string]int{}}
+	k := newKindWatch(g, disc, gvs, 0, logr.Discard())
+	k.markWatched(configMapGVK)
+	var watched []schema.GroupVersionKind
+	k.watch = func(_ context.Context, gvk schema.GroupVersionKind) error {
+		watched = append(watched, gvk)
+		return nil
+	}
+	ctx := context.Background()
+	k.poll(ctx)
+	assert.Equal(t, map[string]int{"optional.loom.dev/v1": 1}, gvs.asked, "one GET for the missing group version, none for served kinds")
+
+	gvs.docs["optional.loom.dev/v1"] = &metav1.APIResourceList{APIResources: []metav1.APIResource{
+		{Name: "widgets", Kind: "Widget"}, {Name: "widgets/gizmo", Kind: "Gizmo"},
+	}}
+	k.poll(ctx)
+	assert.Empty(t, watched, "another kind of the group version, or a subresource, is not the kind")
+
+	gvs.docs["optional.loom.dev/v1"].APIResources = append(gvs.docs["optional.loom.dev/v1"].APIResources, metav1.APIResource{Name: "gizmos", Kind: "Gizmo"})
+	k.poll(ctx)
+	assert.Empty(t, watched, "listed, but the mapper does not serve it yet: not watched")
+	disc.Add(gizmoGVK, meta.RESTScopeNamespace)
+	k.poll(ctx)
+	assert.Equal(t, []schema.GroupVersionKind{gizmoGVK}, watched)
+	assert.Empty(t, k.missing())
+	k.poll(ctx)
+	assert.Equal(t, 4, gvs.asked["optional.loom.dev/v1"], "nothing asked once every kind is served")
 }

@@ -163,8 +163,12 @@ type operatorRun struct {
 	probeAddr  string       // where it serves /healthz and /readyz; nowhere when empty
 }
 
+// testDiscoveryPeriod is how often the tests' operators ask discovery about kinds not
+// served yet (controllers.Options.DiscoveryPeriod).
+const testDiscoveryPeriod = time.Second
+
 // runOperatorAs runs the reconciler in this process as run says, until stop is called or
-// the test ends. The tests ask discovery every second about kinds not served yet.
+// the test ends.
 func runOperatorAs(t *testing.T, g *graph.Graph, config map[string]any, run operatorRun) (stop func()) {
 	t.Helper()
 	leastPrivilege(t)
@@ -195,7 +199,7 @@ func runOperatorAs(t *testing.T, g *graph.Graph, config map[string]any, run oper
 		HealthProbeBindAddress: probeAddr,
 	})
 	require.NoError(t, err)
-	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4, Config: config, SkipNameValidation: true, DiscoveryPeriod: time.Second})
+	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4, Config: config, SkipNameValidation: true, DiscoveryPeriod: testDiscoveryPeriod})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

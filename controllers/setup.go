@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -167,7 +168,11 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 
 	// Which kinds the API server serves decides what is watched now; kindWatch watches
 	// the others once they appear (kinds.go).
-	r.kinds = newKindWatch(g, discoveryOf(mgr.GetRESTMapper()), opts.DiscoveryPeriod, r.log)
+	disc, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, err
+	}
+	r.kinds = newKindWatch(g, discoveryOf(mgr.GetRESTMapper()), disc, opts.DiscoveryPeriod, r.log)
 	served, err := r.kinds.discover()
 	if err != nil {
 		return nil, err
