@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -48,7 +49,8 @@ const DefaultDiscoveryPeriod = 10 * time.Second
 
 // MapperProvider returns the REST mapper for a manager that serves g
 // (ctrl.Options.MapperProvider): controller-runtime's discovery mapper, and, for a kind of
-// g that discovery does not know (its CRD is not installed), the mapping g's schemas give.
+// g that discovery does not map (its CRD is not installed, or discovery failed for a
+// moment), the mapping g's schemas give.
 // The cache asks for a mapping of every kind CacheOptions configures when the manager is
 // created; without this, one absent CRD would stop the manager. The reconciler itself asks
 // discovery, never this fallback, before it reads, watches or applies a kind.
@@ -68,10 +70,14 @@ type kindMapper struct {
 	fallback        map[schema.GroupVersionKind]*meta.RESTMapping
 }
 
+// RESTMapping is discovery's mapping, or, for a kind of the graph that discovery does not
+// map now (not served, or discovery failed for a moment), the graph's. Only the cache's
+// options see the latter: the reconciler applies only kinds that discovery itself mapped
+// (kindWatch), which its cache then holds.
 func (m *kindMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
 	mapping, err := m.RESTMapper.RESTMapping(gk, versions...)
-	if !meta.IsNoMatchError(err) {
-		return mapping, err
+	if err == nil {
+		return mapping, nil
 	}
 	for gvk, fb := range m.fallback {
 		if gvk.GroupKind() == gk && (len(versions) == 0 || slices.Contains(versions, gvk.Version)) {
@@ -179,14 +185,23 @@ func newKindWatch(g *graph.Graph, mapper meta.RESTMapper, lister groupVersionLis
 	}
 }
 
-// discover asks discovery, once, which kinds are served. Only "no such kind" counts as not
-// served; any other error (the API server unreachable) is returned.
+// discoverBackoff bounds how long discover retries an API server that fails to answer
+// (throttled, restarting): about 6 s in all.
+var discoverBackoff = wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 5}
+
+// discover asks discovery which kinds are served. Only "no such kind" counts as not
+// served; any other error is retried for a few seconds, then returned.
 func (k *kindWatch) discover() ([]schema.GroupVersionKind, error) {
 	var served []schema.GroupVersionKind
 	for _, kind := range k.kinds {
-		ok, err := k.isServed(kind.GVK)
+		var ok bool
+		var last error
+		err := wait.ExponentialBackoff(discoverBackoff, func() (bool, error) {
+			ok, last = k.isServed(kind.GVK)
+			return last == nil, nil
+		})
 		if err != nil {
-			return nil, err
+			return nil, last
 		}
 		if ok {
 			served = append(served, kind.GVK)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
@@ -52,11 +53,19 @@ func serving(gvks ...schema.GroupVersionKind) *meta.DefaultRESTMapper {
 	return m
 }
 
-// failingMapper is discovery that cannot reach the API server.
-type failingMapper struct{ meta.RESTMapper }
+// failingMapper is discovery that fails its first `fails` answers (all when negative),
+// as an API server that is unreachable or throttles.
+type failingMapper struct {
+	meta.RESTMapper
+	fails int
+}
 
-func (failingMapper) RESTMapping(schema.GroupKind, ...string) (*meta.RESTMapping, error) {
-	return nil, errors.New("connection refused")
+func (m *failingMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	if m.fails != 0 {
+		m.fails--
+		return nil, errors.New("connection refused")
+	}
+	return m.RESTMapper.RESTMapping(gk, versions...)
 }
 
 func TestKindMapper(t *testing.T) {
@@ -75,6 +84,13 @@ func TestKindMapper(t *testing.T) {
 	assert.True(t, meta.IsNoMatchError(err), "kinds outside the graph stay unknown: %v", err)
 	_, err = discoveryOf(m).RESTMapping(gizmoGVK.GroupKind(), "v1")
 	assert.True(t, meta.IsNoMatchError(err), "the reconciler asks discovery without the fallback: %v", err)
+
+	failing := newKindMapper(g, &failingMapper{RESTMapper: serving(configMapGVK), fails: -1})
+	got, err = failing.RESTMapping(gizmoGVK.GroupKind(), "v1")
+	require.NoError(t, err, "discovery failing for a moment does not stop the manager's creation")
+	assert.Equal(t, "gizmos", got.Resource.Resource)
+	_, err = failing.RESTMapping(schema.GroupKind{Group: "other.dev", Kind: "Thing"})
+	assert.EqualError(t, err, "connection refused", "kinds outside the graph get discovery's error")
 }
 
 func TestGraphKinds(t *testing.T) {
@@ -98,11 +114,18 @@ func TestUnservedError(t *testing.T) {
 
 func TestKindWatchDiscover(t *testing.T) {
 	g := loadOptional(t)
+	saved := discoverBackoff
+	t.Cleanup(func() { discoverBackoff = saved })
+	discoverBackoff.Duration = time.Millisecond
 	served, err := newKindWatch(g, serving(configMapGVK), nil, 0, logr.Discard()).discover()
 	require.NoError(t, err)
 	assert.Equal(t, []schema.GroupVersionKind{configMapGVK}, served)
 
-	_, err = newKindWatch(g, failingMapper{}, nil, 0, logr.Discard()).discover()
+	served, err = newKindWatch(g, &failingMapper{RESTMapper: serving(configMapGVK), fails: 3}, nil, 0, logr.Discard()).discover()
+	require.NoError(t, err, "a failure for a moment is retried")
+	assert.Equal(t, []schema.GroupVersionKind{configMapGVK}, served)
+
+	_, err = newKindWatch(g, &failingMapper{RESTMapper: serving(configMapGVK), fails: -1}, nil, 0, logr.Discard()).discover()
 	require.EqualError(t, err, "asking the API server whether it serves ConfigMap (v1): connection refused",
 		"only an absent kind counts as not served; an unreachable API server is an error")
 }
