@@ -133,10 +133,16 @@ func TestInstance(t *testing.T) {
 		err      string
 	}{
 		{"another kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-			"instance.yaml: apiVersion v1, kind ConfigMap: the graph expands example.loom.dev/v1 App"},
-		{"not an object", "- a\n", "instance.yaml: expected an object"},
+			"instance.yaml: the API server would refuse it (1 problem); correct each field named:\n  apiVersion v1, kind ConfigMap: the graph expands example.loom.dev/v1 App"},
+		{"not an object", "- a\n", "instance.yaml: the API server would refuse it (1 problem); correct each field named:\n  expected an object"},
 		{"does not fit its schema", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec: {image: 1, bogus: true}\n",
-			"does not fit its schema"},
+			"instance.yaml: the API server would refuse it (2 problems); correct each field named:\n" +
+				"  spec.bogus: Forbidden: unknown field: the kind's schema does not declare it\n" +
+				"  spec.image: Invalid value: \"integer\": spec.image in body must be of type string: \"integer\""},
+		{"a field given twice", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec:\n  image: a\n  image: b\n",
+			"instance.yaml: the API server would refuse it (1 problem); correct each field named:\n  spec.image: duplicate field (line 6; first given on line 5)"},
+		{"two documents", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec: {image: a}\n---\napiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: z}\nspec: {image: a}\n",
+			"instance.yaml: holds 2 documents; expected one instance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
