@@ -204,3 +204,29 @@ func yamlDocs(t *testing.T, stream string) []map[string]any {
 	}
 	return out
 }
+
+// loom's labels carry the graph's name: a name too long for a label value makes every object
+// one the API server would refuse as loom applies it, which render reports (exit 1).
+func TestRenderChecksObjectsAsApplied(t *testing.T) {
+	long := strings.Repeat("g", 64)
+	graph := writeFile(t, "graph.yaml", `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: `+long+`}
+spec:
+  instance: {apiVersion: example.loom.dev/v1, kind: App}
+  resources:
+  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${schema.metadata.name}"}
+`)
+	app := "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: web}\nspec: {image: nginx}\n"
+	out, _, err := loomRender(t, app, "-g", graph, "--crd", "../../testdata/engine/crd.yaml", "-f", "-")
+	require.ErrorIs(t, err, errRenderIncomplete)
+	assert.Contains(t, out, `# error: ConfigMap web, as loom applies it: v1 ConfigMap "web" would be refused by the API server (1):`)
+	assert.Contains(t, out, `metadata.labels: Invalid value: "`+long+`": must be no more than 63 characters`)
+
+	_, _, err = loomRender(t, app, "-g", graph, "--crd", "../../testdata/engine/crd.yaml", "-f", "-", "--plain")
+	require.NoError(t, err, "the templates' own objects are fine")
+}
