@@ -84,15 +84,6 @@ any other error;
 	return cmd
 }
 
-// exitError makes the loom binary exit with Code after printing Err.
-type exitError struct {
-	Code int
-	Err  error
-}
-
-func (e *exitError) Error() string { return e.Err.Error() }
-func (e *exitError) Unwrap() error { return e.Err }
-
 // errRenderIncomplete is render's exit status 1 once the node states are printed.
 var errRenderIncomplete = errors.New("not every node rendered: see the nodes listed above (# <id>: <state>)")
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,4 +230,24 @@ spec:
 
 	_, _, err = loomRender(t, app, "-g", graph, "--crd", "../../testdata/engine/crd.yaml", "-f", "-", "--plain")
 	require.NoError(t, err, "the templates' own objects are fine")
+}
+
+// The loom binary's exit status: 2 for an instance the API server would refuse, 1 for a
+// render that is not complete, 0 otherwise.
+func TestRenderExitStatus(t *testing.T) {
+	status := func(stdin string, args ...string) int {
+		cmd := exec.Command(os.Args[0], append([]string{"render", "-f", "-"}, args...)...)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		cmd.Stdin = strings.NewReader(stdin)
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	}
+	assert.Equal(t, 0, status(weather))
+	assert.Equal(t, 2, status(strings.Replace(weather, "{image:", "{port: http, image:", 1)))
+	assert.Equal(t, 1, status(strings.Replace(weather, "{image:", "{replicas: 3, image:", 1), "--set", "maxReplicas=2"))
 }
