@@ -50,7 +50,8 @@ prints the objects as the templates make them.
 
 Nodes that were skipped, are waiting for data, or failed are listed as comments first
 (with -o json, on standard error), then the errors no node shows. With --status, the status
-the graph computes follows the objects. -o json prints one v1 List of every object.
+the graph computes follows the objects, checked against the instance's CRD. -o json prints
+one v1 List of every object.
 Files are read as ` + "`loom test`" + ` reads them (at most 3 MiB each); a render stops after
 5 seconds.
 
@@ -166,7 +167,8 @@ type rendered struct {
 	objects []map[string]any
 	status  map[string]any // with --status
 	// refused: objects the API server would refuse once loom's labels, annotation and
-	// ownerReference are on them (a label value longer than 63 characters, say).
+	// ownerReference are on them (a label value longer than 63 characters, say), and a
+	// status it would refuse.
 	refused []string
 }
 
@@ -253,6 +255,9 @@ func renderOne(ctx context.Context, g *graph.Graph, inst map[string]any, in rend
 		r.status = rep.Status
 		if r.status == nil {
 			r.status = map[string]any{}
+		}
+		if err := g.Schemas.AdmitStatus(ctx, inst, r.status); err != nil {
+			r.refused = append(r.refused, "the status: "+err.Error())
 		}
 	}
 	return r, nil
