@@ -58,6 +58,8 @@ type entry struct {
 	structural *structuralschema.Structural
 	source     string
 	crd        string // the CRD's name, for a CRD kind
+	// What Admit checks objects of this kind with.
+	admitState
 
 	once sync.Once
 	kind *Kind
