@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,10 +10,34 @@ import (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "loom:", err)
-		os.Exit(1)
+		code := 1
+		var exit *exitError
+		if errors.As(err, &exit) {
+			code = exit.code
+		}
+		if exit == nil || exit.err != nil {
+			fmt.Fprintln(os.Stderr, "loom:", err)
+		}
+		os.Exit(code)
 	}
 }
+
+// exitError ends loom with an exit status other than 1, for commands whose status says
+// more than failed or not (loom diff: 1 when something would change). err, when set, is
+// printed first.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -22,6 +47,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newDiffCmd(),
 		newLocalCmd(),
 		newOperatorCmd(),
 		newRBACCmd(),
