@@ -57,6 +57,9 @@ type result struct {
 	GrantsCreated time.Duration
 	GrantChange   *grantChange
 
+	// With -mode diff: loom diff over the converged fleet (diff.go).
+	Diff []diffRun
+
 	// floor only: the server-side applies made, by how many goroutines.
 	Applies, Appliers int
 }
@@ -157,6 +160,11 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 	res.CPUIdle, res.CPUTotal = end-cpuIdleStart, end
 	if c.grants > 0 && waitErr == nil {
 		if res.GrantChange, err = changeGrant(ctx, cp, op, userConfig(cp), c.namespaces); err != nil {
+			return nil, err
+		}
+	}
+	if c.mode == "diff" && waitErr == nil {
+		if res.Diff, err = measureDiff(ctx, c, cp); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/internal/controlplane"
+	"github.com/loom-mcp/loom/templates"
+)
+
+// diffFleet is how many servers TestDiff runs.
+const diffFleet = 50
+
+// TestDiff: 50 MCPServers live and Ready under the operator, then loom diff as a user that
+// holds only `loom rbac --diff`'s ClusterRole. With the graph they run, it reports no
+// change, exits 0 and sends no patch at all. With a graph that changes one field of the
+// Deployment, it reports each server's Deployment changed in that field and nothing else,
+// exits 1, and the audit log shows no write but dry runs. One server by name reports that
+// server alone.
+func TestDiff(t *testing.T) {
+	ctx := context.Background()
+	cp, err := controlplane.Start(ctx, controlplane.WithAuditLog())
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, cp.Stop()) })
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	admin := fastAdmin(t, cp)
+	for _, f := range crd.All() {
+		require.NoError(t, cp.InstallCRD(ctx, f.Data))
+	}
+	const ns = "fleet"
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	// 1. The fleet, Ready under the operator, which then stops.
+	const gateway = "gatewayProxyImage=ghcr.io/loom-mcp/mcp-gateway:1.0.0"
+	stop := runOperatorCmd(t, "--kubeconfig", cp.OperatorKubeconfig, "--set", gateway,
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	var names []string
+	for i := range diffFleet {
+		names = append(names, createDiffServer(t, admin, ns, i))
+	}
+	for _, name := range names {
+		waitReady(t, admin, ns, name)
+	}
+	require.NoError(t, stop())
+	deployments := resourceVersions(t, admin, ns)
+
+	// 2. The operator's user keeps only what loom rbac --diff prints.
+	out, err := runLoom(t, "rbac", "--diff")
+	require.NoError(t, err, out)
+	role := &rbacv1.ClusterRole{}
+	require.NoError(t, yaml.UnmarshalStrict([]byte(out[strings.Index(out, "---\n")+4:]), role))
+	_, err = cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: controlplane.OperatorUser}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.NoError(t, cs.RbacV1().ClusterRoleBindings().Delete(ctx, controlplane.OperatorBinding, metav1.DeleteOptions{}))
+
+	// 3. The graph the fleet runs: no change, exit 0, no patch (every apply is a no-op).
+	base := []string{"diff", "--kubeconfig", cp.OperatorKubeconfig, "--set", gateway}
+	begin := time.Now()
+	out, err = runLoom(t, base...)
+	require.NoError(t, err, out)
+	assert.Equal(t, fmt.Sprintf("loom diff: %d MCPServers: 0 would change, %d unchanged; objects: 0 to create, 0 to change, 0 to prune; 0 status changes", diffFleet, diffFleet),
+		summaryOf(out), out)
+	assert.Empty(t, results(out), "an unchanged graph reports nothing but the summary")
+	requests := auditSince(t, cp, begin)
+	for key, n := range requests {
+		verb, _, _ := strings.Cut(key, " ")
+		assert.Contains(t, []string{"get", "list"}, verb, "an unchanged diff sent %s ×%d", key, n)
+	}
+	t.Logf("unchanged graph: the diff's requests %v", requests)
+
+	// 4. One field of the Deployment changed: 50 Deployments with that field, nothing else.
+	changed := writeGraph(t, strings.Replace(string(templates.MCPServer),
+		"                initialDelaySeconds: 5\n                periodSeconds: 10\n",
+		"                initialDelaySeconds: 5\n                periodSeconds: 15\n", 1))
+	withGraph := append(append([]string{}, base...), "--graph", changed)
+	for _, f := range crd.All() {
+		withGraph = append(withGraph, "--crd", filepath.Join("../..", f.Name))
+	}
+	begin = time.Now()
+	out, err = runLoom(t, withGraph...)
+	requireExit(t, err, 1, out)
+	var want []string
+	for _, name := range names {
+		want = append(want, "MCPServer "+ns+"/"+name,
+			"  ~ Deployment "+name+" (deployment): change",
+			fmt.Sprintf(`      .spec.template.spec.containers[name=%q].livenessProbe.periodSeconds: 10 → 15`, name))
+	}
+	assert.Equal(t, want, results(out))
+	assert.Equal(t, fmt.Sprintf("loom diff: %d MCPServers: %d would change, 0 unchanged; objects: 0 to create, %d to change, 0 to prune; 0 status changes", diffFleet, diffFleet, diffFleet),
+		summaryOf(out))
+	requests = auditSince(t, cp, begin)
+	assert.Equal(t, diffFleet, requests["dry-run patch deployments"], "one dry-run apply a Deployment: %v", requests)
+	for key, n := range requests {
+		verb, _, _ := strings.Cut(key, " ")
+		assert.Contains(t, []string{"get", "list", "dry-run"}, verb, "the diff sent %s ×%d", key, n)
+	}
+	assert.Equal(t, deployments, resourceVersions(t, admin, ns), "a Deployment changed")
+	t.Logf("one field changed: the diff's requests %v", requests)
+
+	// 5. One server by name.
+	out, err = runLoom(t, append([]string{withGraph[0], names[7], "-n", ns}, withGraph[1:]...)...)
+	requireExit(t, err, 1, out)
+	assert.Equal(t, want[21:24], results(out))
+	assert.Contains(t, summaryOf(out), "loom diff: 1 MCPServers: 1 would change")
+}
+
+// createDiffServer creates the i-th server of TestDiff's fleet: routed by host, hostless,
+// or with env vars, in turn.
+func createDiffServer(t *testing.T, d dynamic.Interface, ns string, i int) string {
+	t.Helper()
+	name := fmt.Sprintf("mcp-%02d", i)
+	spec := map[string]any{"image": fmt.Sprintf("ghcr.io/example/tool:1.0.%d", i)}
+	switch i % 3 {
+	case 0:
+		spec["ingressHost"] = "mcp.example.com"
+	case 2:
+		spec["envVars"] = []any{map[string]any{"name": "MODE", "value": "fast"}}
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "mcpruntime.org/v1alpha1", "kind": "MCPServer",
+		"metadata": map[string]any{"name": name, "namespace": ns}, "spec": spec,
+	}}
+	_, err := d.Resource(mcpGVR).Namespace(ns).Create(context.Background(), obj, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return name
+}
+
+func fastAdmin(t *testing.T, cp *controlplane.ControlPlane) dynamic.Interface {
+	t.Helper()
+	cfg := cp.AdminConfig()
+	cfg.QPS, cfg.Burst = 500, 1000
+	d, err := dynamic.NewForConfig(cfg)
+	require.NoError(t, err)
+	return d
+}
+
+var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+
+// resourceVersions are the resourceVersions of the Deployments of ns, by name.
+func resourceVersions(t *testing.T, d dynamic.Interface, ns string) map[string]string {
+	t.Helper()
+	list, err := d.Resource(deploymentsGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, o := range list.Items {
+		out[o.GetName()] = o.GetResourceVersion()
+	}
+	return out
+}
+
+func writeGraph(t *testing.T, src string) string {
+	t.Helper()
+	require.NotEqual(t, string(templates.MCPServer), src, "the edit did not apply")
+	path := filepath.Join(t.TempDir(), "graph.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o600))
+	return path
+}
+
+var progressLine = regexp.MustCompile(`^loom diff: \d+/\d+ `)
+
+// results are the lines of loom diff's report: neither the progress lines nor the summary.
+func results(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if l != "" && !progressLine.MatchString(l) && !strings.HasPrefix(l, "loom diff: ") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// summaryOf is the summary line, without its time.
+func summaryOf(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "loom diff: ") && !progressLine.MatchString(l) {
+			return regexp.MustCompile(` \([0-9.]+s\)$`).ReplaceAllString(l, "")
+		}
+	}
+	return ""
+}
+
+func requireExit(t *testing.T, err error, code int, out string) {
+	t.Helper()
+	var exit *exitError
+	require.True(t, errors.As(err, &exit), "want exit status %d, got %v\n%s", code, err, out)
+	require.Equal(t, code, exit.code, "%v\n%s", exit.err, out)
+}
+
+// auditSince counts the requests of the operator's user since begin, by "verb resource",
+// a dry run as "dry-run verb resource"; discovery is left out.
+func auditSince(t *testing.T, cp *controlplane.ControlPlane, begin time.Time) map[string]int {
+	t.Helper()
+	reqs, err := cp.Audit.Requests(begin)
+	require.NoError(t, err)
+	out := map[string]int{}
+	for _, r := range reqs {
+		switch {
+		case strings.HasPrefix(r.Resource, "/"):
+		case r.DryRun:
+			out["dry-run "+r.Key()]++
+		default:
+			out[r.Key()]++
+		}
+	}
+	return out
+}
