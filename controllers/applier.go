@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 )
 
@@ -90,28 +89,11 @@ var stripped = fieldpath.NewSet(
 // ownerRefs is the field of ownerReferences, which instances applying a shared object differ on.
 var ownerRefs = fieldpath.NewSet(fieldpath.MakePathOrDie("metadata", "ownerReferences"))
 
-// intent stamps desired with the hash of its content (AnnotationIntent).
-func intent(desired *unstructured.Unstructured) (string, error) {
-	data, err := json.Marshal(desired.Object) // map keys sorted: a stable hash
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(data)
-	h := hex.EncodeToString(sum[:16])
-	ann := desired.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[AnnotationIntent] = h
-	desired.SetAnnotations(ann)
-	return h, nil
-}
-
 // noop reports whether applying desired (already stamped by intent) over live would
 // change nothing: live carries the same intent, and loom's manager owns exactly the fields
 // desired sets. Anyone who changed one of those fields took it over, so the sets differ.
 func (a *applier) noop(desired, live *unstructured.Unstructured, shared bool) bool {
-	if live == nil || live.GetAnnotations()[AnnotationIntent] != desired.GetAnnotations()[AnnotationIntent] {
+	if live == nil || live.GetAnnotations()[applied.AnnotationIntent] != desired.GetAnnotations()[applied.AnnotationIntent] {
 		return false
 	}
 	raw := ownedRaw(live)
@@ -130,7 +112,7 @@ func (a *applier) noop(desired, live *unstructured.Unstructured, shared bool) bo
 	}
 	// The API server writes a manager's fields as the set's canonical JSON: comparing
 	// hashes of that JSON compares the sets, without parsing the live one.
-	key := desired.GetAnnotations()[AnnotationIntent]
+	key := desired.GetAnnotations()[applied.AnnotationIntent]
 	for _, ref := range desired.GetOwnerReferences() {
 		key += "/" + string(ref.UID)
 	}
@@ -173,7 +155,7 @@ func (a *applier) fieldSet(obj *unstructured.Unstructured) (*fieldpath.Set, erro
 // ownedRaw is the FieldsV1 JSON of loom's apply entry in obj's managedFields.
 func ownedRaw(obj *unstructured.Unstructured) []byte {
 	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager == FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Subresource == "" && mf.FieldsV1 != nil {
+		if mf.Manager == applied.FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Subresource == "" && mf.FieldsV1 != nil {
 			return mf.FieldsV1.Raw
 		}
 	}
@@ -241,7 +223,7 @@ func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *un
 // server-side applier is a *heldError. With dryRun, the API server runs the applies
 // through admission and validation and returns what they would make, and stores nothing.
 func (a *applier) send(ctx context.Context, ri dynamic.ResourceInterface, desired *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, string, error) {
-	opts := metav1.ApplyOptions{FieldManager: FieldManager}
+	opts := metav1.ApplyOptions{FieldManager: applied.FieldManager}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
@@ -302,7 +284,7 @@ func conflictingAppliers(ctx context.Context, ri dynamic.ResourceInterface, name
 	}
 	var out []string
 	for _, mf := range obj.GetManagedFields() {
-		if mf.Operation == metav1.ManagedFieldsOperationApply && mf.Manager != FieldManager &&
+		if mf.Operation == metav1.ManagedFieldsOperationApply && mf.Manager != applied.FieldManager &&
 			strings.Contains(conflict.Error(), fmt.Sprintf("%q", mf.Manager)) {
 			out = append(out, mf.Manager)
 		}
@@ -340,6 +322,6 @@ func (a *applier) applyStatus(ctx context.Context, instance *unstructured.Unstru
 	if err != nil {
 		return err
 	}
-	_, err = ri.ApplyStatus(ctx, instance.GetName(), patch, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	_, err = ri.ApplyStatus(ctx, instance.GetName(), patch, metav1.ApplyOptions{FieldManager: applied.FieldManager, Force: true})
 	return err
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 )
 
@@ -325,7 +326,7 @@ func (x *differ) inventory(ctx context.Context) (*inventory, error) {
 	inv := &inventory{byOwner: map[types.UID][]*unstructured.Unstructured{}, shared: map[sharedKey]*unstructured.Unstructured{}}
 	r := &reconciler{graph: x.g}
 	for _, gvk := range r.childKinds() {
-		objs, err := x.list(ctx, gvk, x.opts.Namespace, LabelGraph+"="+x.g.Name)
+		objs, err := x.list(ctx, gvk, x.opts.Namespace, applied.LabelGraph+"="+x.g.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -334,8 +335,8 @@ func (x *differ) inventory(ctx context.Context) (*inventory, error) {
 				inv.byOwner[ref.UID] = append(inv.byOwner[ref.UID], obj)
 			}
 			labels := obj.GetLabels()
-			if _, own := labels[LabelInstance]; !own && labels[LabelNode] != "" {
-				if n, ok := x.g.Node(labels[LabelNode]); ok && n.Shared && n.Kind.GVK == gvk {
+			if _, own := labels[applied.LabelInstance]; !own && labels[applied.LabelNode] != "" {
+				if n, ok := x.g.Node(labels[applied.LabelNode]); ok && n.Shared && n.Kind.GVK == gvk {
 					inv.shared[sharedKey{obj.GetNamespace(), n.ID}] = obj
 				}
 			}
@@ -350,7 +351,7 @@ func (inv *inventory) observe(g *graph.Graph, inst *unstructured.Unstructured) (
 	owned = inv.byOwner[inst.GetUID()]
 	live = map[string]*unstructured.Unstructured{}
 	for _, obj := range owned {
-		if n, ok := g.Node(obj.GetLabels()[LabelNode]); ok && !n.Shared && n.Kind.GVK == obj.GroupVersionKind() {
+		if n, ok := g.Node(obj.GetLabels()[applied.LabelNode]); ok && !n.Shared && n.Kind.GVK == obj.GroupVersionKind() {
 			live[n.ID] = obj
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v4/fieldpath"
 	"sigs.k8s.io/structured-merge-diff/v4/typed"
 	"sigs.k8s.io/structured-merge-diff/v4/value"
+
+	"github.com/loom-mcp/loom/engine/applied"
 )
 
 // Field-level comparison is structured-merge-diff's (typed.Compare), the library the API
@@ -29,7 +31,7 @@ func comparable(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		delete(meta, f)
 	}
 	if ann, ok := meta["annotations"].(map[string]any); ok {
-		delete(ann, AnnotationIntent)
+		delete(ann, applied.AnnotationIntent)
 		if len(ann) == 0 {
 			delete(meta, "annotations")
 		}

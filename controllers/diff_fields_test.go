@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/schema"
 )
 
@@ -16,7 +17,7 @@ func deployment(mutate func(spec, container map[string]any, meta map[string]any)
 		map[string]any{"name": "sidecar", "image": "proxy:1"}, container,
 	}}}}
 	meta := map[string]any{"name": "web", "namespace": "team", "labels": map[string]any{"app": "web"},
-		"resourceVersion": "7", "generation": int64(3), "annotations": map[string]any{AnnotationIntent: "aaa"},
+		"resourceVersion": "7", "generation": int64(3), "annotations": map[string]any{applied.AnnotationIntent: "aaa"},
 		"managedFields": []any{map[string]any{"manager": "loom", "operation": "Apply"}}}
 	if mutate != nil {
 		mutate(spec, container, meta)
@@ -41,7 +42,7 @@ func TestFieldChanges(t *testing.T) {
 	}{
 		{name: "bookkeeping only", mutate: func(_, _, meta map[string]any) {
 			meta["resourceVersion"], meta["generation"] = "8", int64(4)
-			meta["annotations"] = map[string]any{AnnotationIntent: "bbb"}
+			meta["annotations"] = map[string]any{applied.AnnotationIntent: "bbb"}
 			meta["managedFields"] = nil
 		}},
 		{name: "a keyed list item's field", mutate: func(_, c, _ map[string]any) { c["image"] = "tool:2" },

@@ -8,10 +8,9 @@ import (
 	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/loom-mcp/loom/engine/graph"
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
@@ -76,7 +75,7 @@ func (x *differ) instance(ctx context.Context, inst *unstructured.Unstructured) 
 // or pruned when a node fails or the instance fails a check, and nothing pruned when an
 // apply would fail. An error is one of the run's own (a request that failed).
 func (x *differ) converge(ctx context.Context, p *instancePass) error {
-	applied := map[string]bool{}
+	done := map[string]bool{}
 	for round := 0; ; round++ {
 		res, err := render.Render(ctx, x.g, p.in)
 		if err != nil {
@@ -93,7 +92,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 		waiting := false
 		for _, n := range res.Nodes {
 			switch {
-			case n.State == render.Rendered && !applied[n.ID]:
+			case n.State == render.Rendered && !done[n.ID]:
 				batch = append(batch, n)
 			case n.State == render.Waiting:
 				waiting = true
@@ -101,7 +100,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 		}
 		refused := false
 		for _, n := range batch {
-			applied[n.ID] = true
+			done[n.ID] = true
 			od, obj, err := x.object(ctx, p.inst, n, p.live[n.ID])
 			if err != nil {
 				return err
@@ -122,7 +121,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 		}
 		if len(batch) == 0 || !waiting {
 			for _, obj := range pruneable(x.g, res, p.in.Observed, p.owned) {
-				p.out.Objects = append(p.out.Objects, ObjectDiff{Node: obj.GetLabels()[LabelNode], Action: DiffPrune,
+				p.out.Objects = append(p.out.Objects, ObjectDiff{Node: obj.GetLabels()[applied.LabelNode], Action: DiffPrune,
 					Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()})
 			}
 			return nil
@@ -147,12 +146,11 @@ func (p *instancePass) notes() {
 // An object that would stay as it is has an empty Action.
 func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (ObjectDiff, *unstructured.Unstructured, error) {
 	node, _ := x.g.Node(n.ID)
-	desired, err := decorate(x.g, inst, node, n.Object)
-	od := ObjectDiff{Node: n.ID, Kind: desired.GetKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
+	desired, err := applied.Object(x.g, node, inst, n.Object)
 	if err != nil {
-		od.Action, od.Error = DiffRefused, err.Error()
-		return od, nil, nil
+		return ObjectDiff{Node: n.ID, Action: DiffRefused, Error: err.Error()}, nil, nil
 	}
+	od := ObjectDiff{Node: n.ID, Kind: desired.GetKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
 	if live != nil && live.GetName() != desired.GetName() {
 		live = nil // the template's name changed: the old object is pruned
 	}
@@ -216,30 +214,4 @@ func refusal(err error) bool {
 	var held *heldError
 	return errors.As(err, &held) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) ||
 		apierrors.IsConflict(err) || apierrors.IsRequestEntityTooLargeError(err)
-}
-
-// decorate adds loom's labels, the intent and the instance's ownerReference to one
-// rendered object, as the reconciler does before it applies it.
-func decorate(g *graph.Graph, inst *unstructured.Unstructured, node *graph.Node, obj map[string]any) (*unstructured.Unstructured, error) {
-	desired := &unstructured.Unstructured{Object: obj}
-	labels := desired.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[LabelGraph] = g.Name
-	labels[LabelNode] = node.ID
-	if !node.Shared {
-		labels[LabelInstance] = inst.GetName()
-	}
-	desired.SetLabels(labels)
-	if _, err := intent(desired); err != nil {
-		return desired, err
-	}
-	yes := true
-	ref := metav1.OwnerReference{APIVersion: inst.GetAPIVersion(), Kind: inst.GetKind(), Name: inst.GetName(), UID: inst.GetUID()}
-	if !node.Shared {
-		ref.Controller, ref.BlockOwnerDeletion = &yes, &yes
-	}
-	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), ref))
-	return desired, nil
 }

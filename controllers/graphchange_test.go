@@ -14,7 +14,7 @@ import (
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/loom-mcp/loom/controllers"
+	"github.com/loom-mcp/loom/engine/applied"
 )
 
 var secretGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
@@ -66,7 +66,7 @@ func TestGraphChanges(t *testing.T) {
 	gone(t, d, cmGVR, ns, "web-notes", "the ConfigMap of a node that is a Secret now")
 	waitFor(t, d, secretGVR, ns, "web-notes", 30*time.Second, func(*unstructured.Unstructured) bool { return true }, "the Secret was never created")
 	config := waitFor(t, d, cmGVR, ns, "web-settings", 30*time.Second, func(o *unstructured.Unstructured) bool {
-		return o.GetLabels()[controllers.LabelNode] == "appConfig"
+		return o.GetLabels()[applied.LabelNode] == "appConfig"
 	}, "the renamed node never took over its object")
 	assert.Equal(t, settings.GetUID(), config.GetUID(), "a renamed node keeps its object")
 	waitPhase(t, d, ns, "web", "Ready")
@@ -144,14 +144,14 @@ func assertOneObjectPerNode(t *testing.T, d dynamic.Interface, ns string) {
 	}
 	seen := map[string]string{}
 	for _, gvr := range childGVRs {
-		list, err := d.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: controllers.LabelInstance})
+		list, err := d.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: applied.LabelInstance})
 		require.NoError(t, err)
 		for _, o := range list.Items {
 			if o.GetDeletionTimestamp() != nil {
 				continue
 			}
-			inst := o.GetLabels()[controllers.LabelInstance]
-			key := inst + "/" + o.GetLabels()[controllers.LabelNode]
+			inst := o.GetLabels()[applied.LabelInstance]
+			key := inst + "/" + o.GetLabels()[applied.LabelNode]
 			require.NotContains(t, seen, key, "two objects for %s: %s and %s %s", key, seen[key], gvr.Resource, o.GetName())
 			seen[key] = gvr.Resource + " " + o.GetName()
 			uid, ok := uids[inst]

@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/loom-mcp/loom/controllers"
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/templates"
 )
@@ -326,14 +326,14 @@ func TestKilledMidConvergence(t *testing.T) {
 		servers[name] = obj.GetUID()
 	}
 	for _, gvr := range []schema.GroupVersionResource{deployGVR, svcGVR, ingressGVR, cmGVR, saGVR, {Version: "v1", Resource: "secrets"}} {
-		list, err := d.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: controllers.LabelInstance})
+		list, err := d.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: applied.LabelInstance})
 		require.NoError(t, err)
 		seen := map[string]string{}
 		for _, o := range list.Items {
-			key := o.GetLabels()[controllers.LabelInstance] + "/" + o.GetLabels()[controllers.LabelNode]
+			key := o.GetLabels()[applied.LabelInstance] + "/" + o.GetLabels()[applied.LabelNode]
 			require.NotContains(t, seen, key, "two %s for %s: %s and %s", gvr.Resource, key, seen[key], o.GetName())
 			seen[key] = o.GetName()
-			uid, ok := servers[o.GetLabels()[controllers.LabelInstance]]
+			uid, ok := servers[o.GetLabels()[applied.LabelInstance]]
 			require.True(t, ok, "%s %s belongs to no server", gvr.Resource, o.GetName())
 			refs := o.GetOwnerReferences()
 			require.Len(t, refs, 1, "%s %s", gvr.Resource, o.GetName())

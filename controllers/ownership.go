@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 )
 
@@ -41,7 +42,7 @@ func (r *reconciler) claim(ctx context.Context, inst *unstructured.Unstructured,
 		return nil, write, err
 	}
 	labels := existing.GetLabels()
-	ours := labels[LabelGraph] == r.graph.Name
+	ours := labels[applied.LabelGraph] == r.graph.Name
 	if ctl := metav1.GetControllerOf(existing); ctl != nil {
 		if ctl.UID == inst.GetUID() {
 			return existing, write, nil
@@ -57,9 +58,9 @@ func (r *reconciler) claim(ctx context.Context, inst *unstructured.Unstructured,
 		}
 		return existing, useAsIs, nil
 	}
-	if ours && labels[LabelInstance] != "" && labels[LabelInstance] != inst.GetName() {
+	if ours && labels[applied.LabelInstance] != "" && labels[applied.LabelInstance] != inst.GetName() {
 		return nil, write, &ownershipError{Kind: existing.GetKind(), Name: existing.GetName(), Node: node.ID,
-			Holder: inst.GetKind() + " " + labels[LabelInstance], Loom: true}
+			Holder: inst.GetKind() + " " + labels[applied.LabelInstance], Loom: true}
 	}
 	return nil, write, &ownershipError{Kind: existing.GetKind(), Name: existing.GetName(), Node: node.ID}
 }
@@ -84,7 +85,7 @@ func (e *ownershipError) Error() string {
 			e.Node, e.Kind, e.Name, e.Holder)
 	}
 	return fmt.Sprintf("resource %s: %s %s exists and is not loom's (no %s label, no ownerReference to this instance); loom leaves it untouched: delete or rename it, or rename the instance",
-		e.Node, e.Kind, e.Name, LabelGraph)
+		e.Node, e.Kind, e.Name, applied.LabelGraph)
 }
 
 // immutableError is a change the API server refuses because it would change a field that

@@ -11,7 +11,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/render"
 )
@@ -140,7 +140,7 @@ func (r *reconciler) observe(ctx context.Context, p *pass) error {
 		}
 		p.owned = append(p.owned, objs...)
 		for _, obj := range objs {
-			if n, ok := r.graph.Node(obj.GetLabels()[LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
+			if n, ok := r.graph.Node(obj.GetLabels()[applied.LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
 				p.live[n.ID] = obj
 			}
 		}
@@ -255,7 +255,7 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 // (pruneable).
 func (r *reconciler) prune(ctx context.Context, p *pass) {
 	for _, obj := range pruneable(r.graph, p.res, p.observed, p.owned) {
-		id := obj.GetLabels()[LabelNode]
+		id := obj.GetLabels()[applied.LabelNode]
 		ch, err := r.applier.prune(ctx, id, obj)
 		r.recordApply(obj.Object, ch, err)
 		if err != nil {
@@ -287,7 +287,7 @@ func pruneable(g *graph.Graph, res *render.Result, observed map[string]map[strin
 	}
 	var out []*unstructured.Unstructured
 	for _, obj := range owned {
-		id := obj.GetLabels()[LabelNode]
+		id := obj.GetLabels()[applied.LabelNode]
 		node, inGraph := g.Node(id)
 		current := inGraph && !node.Shared && node.Kind.GVK == obj.GroupVersionKind()
 		if keep[obj.GetUID()] || (current && state[id] != render.Skipped && state[id] != render.Rendered) {
@@ -307,31 +307,14 @@ func failed(res *render.Result) bool {
 	return false
 }
 
-// applyNode adds loom's labels, the intent and the instance's ownerReference to one
-// rendered object, and applies it, if loom may write it (claim). The intent is stamped
-// before the ownerReference, so that every instance stamps the same one on a shared object.
+// applyNode applies one rendered object, in the form engine/applied gives it (loom's
+// labels, the intent, the instance's ownerReference), if loom may write it (claim).
 func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructured, n render.Node, live *unstructured.Unstructured) (change, error) {
 	node, _ := r.graph.Node(n.ID)
-	desired := &unstructured.Unstructured{Object: n.Object}
-	labels := desired.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[LabelGraph] = r.graph.Name
-	labels[LabelNode] = n.ID
-	if !node.Shared {
-		labels[LabelInstance] = inst.GetName()
-	}
-	desired.SetLabels(labels)
-	if _, err := intent(desired); err != nil {
+	desired, err := applied.Object(r.graph, node, inst, n.Object)
+	if err != nil {
 		return change{Node: n.ID}, err
 	}
-	yes := true
-	ref := metav1.OwnerReference{APIVersion: inst.GetAPIVersion(), Kind: inst.GetKind(), Name: inst.GetName(), UID: inst.GetUID()}
-	if !node.Shared {
-		ref.Controller, ref.BlockOwnerDeletion = &yes, &yes
-	}
-	desired.SetOwnerReferences(append(desired.GetOwnerReferences(), ref))
 	if live != nil && live.GetName() != desired.GetName() {
 		live = nil // the template's name changed: the old object is pruned once this one is applied
 	}

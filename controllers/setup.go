@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 )
 
@@ -54,7 +55,7 @@ type Options struct {
 // options; Add cannot change them afterwards.
 func CacheOptions(g *graph.Graph, scheme *runtime.Scheme, base cache.Options) cache.Options {
 	sel := labels.NewSelector()
-	req, err := labels.NewRequirement(LabelGraph, selection.Equals, []string{g.Name})
+	req, err := labels.NewRequirement(applied.LabelGraph, selection.Equals, []string{g.Name})
 	if err == nil {
 		sel = sel.Add(*req)
 	}
@@ -107,7 +108,7 @@ func keepOwnManagedFields(in any) (any, error) {
 	}
 	var keep []metav1.ManagedFieldsEntry
 	for _, e := range mf {
-		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+		if e.Manager == applied.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
 			keep = append(keep, e)
 		}
 	}
@@ -207,8 +208,8 @@ func indexChild(ctx context.Context, indexer client.FieldIndexer, child client.O
 		return err
 	}
 	return indexer.IndexField(ctx, child, indexShared, func(o client.Object) []string {
-		if _, own := o.GetLabels()[LabelInstance]; !own && o.GetLabels()[LabelNode] != "" {
-			return []string{o.GetLabels()[LabelNode]}
+		if _, own := o.GetLabels()[applied.LabelInstance]; !own && o.GetLabels()[applied.LabelNode] != "" {
+			return []string{o.GetLabels()[applied.LabelNode]}
 		}
 		return nil
 	})
@@ -237,7 +238,7 @@ func (r *reconciler) childEvents(instance schema.GroupVersionKind) handler.Typed
 		},
 		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			r.recordEvent("delete", e.Object)
-			if _, own := e.Object.GetLabels()[LabelInstance]; own {
+			if _, own := e.Object.GetLabels()[applied.LabelInstance]; own {
 				owners(e.Object, q)
 				return
 			}

@@ -8,6 +8,8 @@
 //	graph     syntax tree → type-checked, dependency-ordered, compiled Graph (load time)
 //	render    (Graph, instance, config, observed objects) → desired objects and node states;
 //	          readyWhen per node and the instance's status, over observed objects
+//	applied   a rendered object as the operator applies it: loom's labels, the intent
+//	          annotation, the ownerReference to the instance, the field manager
 //	input     the files loom is given (graphs, CRDs, instances, config, observed objects),
 //	          each bounded in size, read by one set of rules
 //	assert    kyverno-json assertion trees over rendered documents (the only user of kyverno-json)

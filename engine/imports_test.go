@@ -35,6 +35,7 @@ func TestEngineImports(t *testing.T) {
 		"engine/graph":               {"engine/cel", "engine/parse", "engine/schema"},
 		"engine/render":              {"engine/cel", "engine/graph", "engine/parse"},
 		"engine/input":               {"engine/graph", "engine/schema"},
+		"engine/applied":             {"engine/graph", "engine/render"},
 		"engine/cases":               {"engine/assert", "engine/graph", "engine/input", "engine/render"},
 		"engine/internal/enginetest": {"engine/graph", "engine/schema"},
 	}

@@ -25,8 +25,10 @@ type Input struct {
 	Config map[string]any
 	// Observed holds the objects last seen in the cluster, by node id.
 	Observed map[string]map[string]any
-	// Validate checks every rendered object against its kind's schema. The API server
-	// does the same on apply; the CLI and the golden tests turn it on to fail early.
+	// Validate checks every rendered object as the API server would on apply
+	// (schema.Set.Admit: its kind's schema, and for a CRD kind its CEL rules); an object it
+	// would refuse puts its node in Error. The CLI and the golden tests turn it on to fail
+	// early; the operator leaves it to the API server.
 	Validate bool
 }
 
@@ -291,8 +293,8 @@ func (r *evaluator) node(n *graph.Node, states map[string]State, namespace strin
 		meta["namespace"] = namespace
 	}
 	if in.Validate {
-		if err := g.Schemas.Validate(obj); err != nil {
-			out.State, out.Reason = Error, fmt.Sprintf("resource %s: the rendered object does not fit its schema: %v", n.ID, err)
+		if err := g.Schemas.Admit(r.ctx, obj); err != nil {
+			out.State, out.Reason = Error, fmt.Sprintf("resource %s: the rendered object %v", n.ID, err)
 			return out
 		}
 	}

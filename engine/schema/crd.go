@@ -111,6 +111,7 @@ func crdEntry(gvk schema.GroupVersionKind, validation *apiextensionsv1.CustomRes
 		root:       root,
 		structural: ss,
 		source:     source,
+		admitState: admitState{props: &internal},
 	}, nil
 }
 

@@ -53,6 +53,8 @@ type entry struct {
 	root       *spec.Schema
 	structural *structuralschema.Structural
 	source     string
+	// What Admit checks objects of this kind with.
+	admitState
 
 	once sync.Once
 	kind *Kind

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/loom-mcp/loom/controllers"
+	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/render"
 	"github.com/loom-mcp/loom/internal/controlplane"
@@ -62,7 +62,7 @@ func renderFleet(ctx context.Context, g *graph.Graph, n, namespaces int) (*desir
 			if labels == nil {
 				labels = map[string]string{}
 			}
-			labels[controllers.LabelGraph], labels[controllers.LabelNode] = g.Name, node.ID
+			labels[applied.LabelGraph], labels[applied.LabelNode] = g.Name, node.ID
 			if n, _ := g.Node(node.ID); n.Shared {
 				obj.SetLabels(labels)
 				key := obj.GetNamespace() + "/" + obj.GetKind() + "/" + obj.GetName()
@@ -72,7 +72,7 @@ func renderFleet(ctx context.Context, g *graph.Graph, n, namespaces int) (*desir
 				}
 				continue
 			}
-			labels[controllers.LabelInstance] = inst.GetName()
+			labels[applied.LabelInstance] = inst.GetName()
 			obj.SetLabels(labels)
 			d.own[i] = append(d.own[i], obj)
 		}
