@@ -22,6 +22,7 @@ type diffFlags struct {
 	crds, set                                 []string
 	concurrency, burst                        int
 	qps                                       float32
+	timeout                                   time.Duration
 }
 
 func newDiffCmd() *cobra.Command {
@@ -44,7 +45,12 @@ The configuration is the operator's: the environment variables the graph declare
 
 Exit status: 0 when nothing would change, 1 when something would, 2 when the diff could
 not be made (a bad flag or graph, an unreachable cluster, a request that failed).`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.MaximumNArgs(1)(cmd, args); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := runDiff(cmd, f, args); err != nil {
 				if _, ok := err.(*exitError); ok {
@@ -65,6 +71,8 @@ not be made (a bad flag or graph, an unreachable cluster, a request that failed)
 	fl.IntVar(&f.concurrency, "concurrency", 16, "instances diffed at once")
 	fl.Float32Var(&f.qps, "kube-api-qps", 200, "client requests per second to the API server")
 	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
+	fl.DurationVar(&f.timeout, "request-timeout", time.Minute, "how long one request to the API server may take")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	return cmd
 }
 
@@ -81,7 +89,7 @@ func runDiff(cmd *cobra.Command, f diffFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	rest.QPS, rest.Burst = f.qps, f.burst
+	rest.QPS, rest.Burst, rest.Timeout = f.qps, f.burst, f.timeout
 	rest.UserAgent = "loom-diff"
 	opts := controllers.DiffOptions{Config: cfg, Namespace: f.namespace, Concurrency: f.concurrency}
 	if len(args) == 1 {
@@ -118,7 +126,7 @@ func kubeconfig(path, context string) (*rest.Config, string, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("no cluster to diff against: %w; name a kubeconfig with --kubeconfig or $KUBECONFIG", err)
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
