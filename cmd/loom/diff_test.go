@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/loom-mcp/loom/config/crd"
+	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/internal/controlplane"
 	"github.com/loom-mcp/loom/templates"
 )
@@ -230,4 +231,50 @@ func auditSince(t *testing.T, cp *controlplane.ControlPlane, begin time.Time) ma
 		}
 	}
 	return out
+}
+
+// TestDiffOutput: every action's line, field values as JSON, a multi-line string as a line
+// diff, notes, and nothing for an instance that would not change.
+func TestDiffOutput(t *testing.T) {
+	var b strings.Builder
+	printInstance(&b, "MCPServer", &controllers.InstanceDiff{Namespace: "team", Name: "quiet", Notes: []string{"canary: Skipped"}})
+	printInstance(&b, "MCPServer", &controllers.InstanceDiff{Namespace: "team", Name: "web",
+		Objects: []controllers.ObjectDiff{
+			{Node: "deployment", Action: controllers.DiffChange, Kind: "Deployment", Name: "web", Fields: []controllers.FieldChange{
+				{Path: ".metadata.labels", Old: map[string]any{"a": "b"}, HasOld: true},
+				{Path: ".spec.replicas", Old: int64(1), New: int64(2), HasOld: true, HasNew: true},
+			}},
+			{Node: "policy", Action: controllers.DiffChange, Kind: "ConfigMap", Name: "web-policy", Fields: []controllers.FieldChange{
+				{Path: `.data.policy\.json`, HasOld: true, HasNew: true,
+					Old: "{\n  \"grants\": [\n    \"a\",\n    \"b\"\n  ],\n  \"mode\": \"allow\"\n}\n",
+					New: "{\n  \"grants\": [\n    \"a\",\n    \"c\"\n  ],\n  \"mode\": \"allow\"\n}\n"},
+			}},
+			{Node: "ingress", Action: controllers.DiffCreate, Kind: "Ingress", Name: "web"},
+			{Node: "notes", Action: controllers.DiffPrune, Kind: "ConfigMap", Name: "web-notes"},
+			{Node: "service", Action: controllers.DiffRefused, Kind: "Service", Name: "web", Error: "resource service: Service web exists and is not loom's"},
+		},
+		Status: []controllers.FieldChange{{Path: ".status.phase", Old: "Ready", New: "Error", HasOld: true, HasNew: true}},
+		Notes:  []string{"gateway: Waiting (waiting for ca)"},
+	})
+	out := b.String()
+	for _, want := range []string{
+		"MCPServer team/web\n",
+		"  ~ Deployment web (deployment): change\n      .metadata.labels: {\"a\":\"b\"} → (none)\n      .spec.replicas: 1 → 2\n",
+		"  + Ingress web (ingress): create\n",
+		"  - ConfigMap web-notes (notes): prune\n",
+		"  ! Service web (service): refused: resource service: Service web exists and is not loom's\n",
+		"  ~ status\n      .status.phase: \"Ready\" → \"Error\"\n",
+		"  # gateway: Waiting (waiting for ca)\n",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, "quiet", "an instance with nothing to change prints nothing")
+	// go-cmp mixes non-breaking spaces into its output on purpose, so that nobody parses it.
+	assert.Regexp(t, `\.data\.policy\\\.json:\n(?:[ \x{a0}].*\n)*[ \x{a0}]*-[\s\x{a0}]+"b"\n[ \x{a0}]*\+[\s\x{a0}]+"c"\n`, out, "a multi-line string as a line diff")
+	t.Log("\n" + out)
+
+	c := controllers.DiffCounts{Instances: 3, Changed: 1, Unchanged: 1, Failed: 1, Status: 1,
+		Objects: map[controllers.DiffAction]int{controllers.DiffChange: 2, controllers.DiffCreate: 1, controllers.DiffPrune: 1, controllers.DiffRefused: 1}}
+	assert.Equal(t, "loom diff: 3 MCPServers: 1 would change, 1 unchanged, 1 could not be diffed; objects: 1 to create, 2 to change, 1 to prune, 1 refused; 1 status changes (2.0s)",
+		summary("MCPServer", c, 2*time.Second))
 }

@@ -1,0 +1,124 @@
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/loom-mcp/loom/controllers"
+)
+
+// TestDiffActions: a graph that adds two nodes, changes one, removes one, and renders one
+// object over a ConfigMap that is not loom's. Diff reports, per instance, what the
+// reconciler would do: creates, the changed field, the refused object and, because an
+// apply would fail, no prune for that instance and its status going to Error; the other
+// instance, which holds no such ConfigMap, gets its removed node's object pruned and keeps
+// its status. Nothing is written.
+func TestDiffActions(t *testing.T) {
+	installAppCRD(t)
+	d := adminDynamic(t)
+	ctx := context.Background()
+	ns := "diff-actions"
+	createNamespace(t, ns)
+
+	// v1: settings, deployment, notes, extra, service, ingress.
+	stop := runOperator(t, loadGraphEdited(t, "  - id: service\n", extraNodes), nil)
+	for name, spec := range map[string]map[string]any{
+		"web": {"image": "nginx:1.27", "host": "web.example.com"},
+		"api": {"image": "nginx:1.27"},
+	} {
+		_, err := d.Resource(appGVR).Namespace(ns).Create(ctx, newApp(ns, name, spec), metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	waitPhase(t, d, ns, "web", "Ready")
+	waitPhase(t, d, ns, "api", "Ready")
+	stop()
+	taken := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "web-taken", "namespace": ns}, "data": map[string]any{"owner": "someone else"}}}
+	_, err := d.Resource(cmGVR).Namespace(ns).Create(ctx, taken, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	// v2: notes removed, extra's text changed, two new ConfigMaps: more and taken.
+	v2 := strings.Replace(extraNodes[strings.Index(extraNodes, "  - id: extra"):], "data: {text: hello}", "data: {text: bye}", 1)
+	for _, id := range []string{"more", "taken"} {
+		v2 = strings.Replace(v2, "  - id: service\n", "  - id: "+id+"\n    template:\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"${schema.metadata.name}-"+id+"\"}\n      data: {text: new}\n  - id: service\n", 1)
+	}
+	g := loadGraphEdited(t, "  - id: service\n", v2)
+	begin := time.Now()
+	report, err := controllers.Diff(ctx, cp.OperatorConfig(), g, controllers.DiffOptions{Namespace: ns})
+	require.NoError(t, err)
+	require.Len(t, report.Instances, 2)
+	api, web := report.Instances[0], report.Instances[1]
+	require.Equal(t, "api", api.Name)
+	require.NoError(t, api.Err)
+	require.NoError(t, web.Err)
+
+	extraChange := func(name string) controllers.ObjectDiff {
+		return controllers.ObjectDiff{Node: "extra", Action: controllers.DiffChange, Kind: "ConfigMap", Namespace: ns, Name: name + "-extra",
+			Fields: []controllers.FieldChange{{Path: ".data.text", Old: "hello", New: "bye", HasOld: true, HasNew: true}}}
+	}
+	object := func(node string, action controllers.DiffAction, kind, name string) controllers.ObjectDiff {
+		return controllers.ObjectDiff{Node: node, Action: action, Kind: kind, Namespace: ns, Name: name}
+	}
+	assert.ElementsMatch(t, []controllers.ObjectDiff{
+		extraChange("api"),
+		object("more", controllers.DiffCreate, "ConfigMap", "api-more"),
+		object("taken", controllers.DiffCreate, "ConfigMap", "api-taken"),
+		object("notes", controllers.DiffPrune, "ConfigMap", "api-notes"),
+	}, api.Objects)
+	assert.Empty(t, api.Status, "api's status")
+	assert.True(t, api.Changed())
+
+	webObjects := append([]controllers.ObjectDiff{}, web.Objects...)
+	for i, o := range webObjects {
+		if o.Action == controllers.DiffRefused {
+			assert.Contains(t, o.Error, "ConfigMap web-taken exists and is not loom's", "the refusal says why")
+			webObjects[i].Error = ""
+		}
+	}
+	assert.ElementsMatch(t, []controllers.ObjectDiff{
+		extraChange("web"),
+		object("more", controllers.DiffCreate, "ConfigMap", "web-more"),
+		object("taken", controllers.DiffRefused, "ConfigMap", "web-taken"),
+	}, webObjects, "web: no prune, since an apply would fail")
+	phase := false
+	for _, f := range web.Status {
+		if f.Path == ".status.phase" {
+			phase = true
+			assert.Equal(t, "Ready", f.Old)
+			assert.Equal(t, "Error", f.New)
+		}
+	}
+	assert.True(t, phase, "web's status would go to Error: %+v", web.Status)
+
+	c := report.Counts()
+	assert.Equal(t, 2, c.Changed)
+	assert.Equal(t, map[controllers.DiffAction]int{controllers.DiffChange: 2, controllers.DiffCreate: 3, controllers.DiffPrune: 1, controllers.DiffRefused: 1}, c.Objects)
+
+	// Nothing was written: no write but dry runs in the audit log, no object created or
+	// deleted.
+	reqs, err := cp.Audit.Requests(begin)
+	require.NoError(t, err)
+	dryRuns := 0
+	for _, r := range reqs {
+		switch r.Verb {
+		case "get", "list":
+		default:
+			assert.True(t, r.DryRun, "the diff sent %s %s/%s", r.Key(), r.Namespace, r.Name)
+			dryRuns++
+		}
+	}
+	assert.Equal(t, 5, dryRuns, "a dry-run apply for each object that would change or be created (web-taken is refused before its apply)")
+	for _, name := range []string{"api-more", "web-more", "api-taken"} {
+		_, err := d.Resource(cmGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "%s exists after the diff: %v", name, err)
+	}
+	get(t, d, cmGVR, ns, "api-notes")
+}
