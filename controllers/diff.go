@@ -73,36 +73,41 @@ const (
 // (list items by key, as managedFields name them: `.spec.template.spec.containers[name="server"].image`).
 // A field only one side has is absent (nil, Has false) on the other.
 type FieldChange struct {
-	Path           string
-	Old, New       any
-	HasOld, HasNew bool
+	Path   string `json:"path"`
+	Old    any    `json:"old,omitempty"`
+	New    any    `json:"new,omitempty"`
+	HasOld bool   `json:"hasOld"`
+	HasNew bool   `json:"hasNew"`
 }
 
 // ObjectDiff is what the graph would do to one object.
 type ObjectDiff struct {
-	Node                  string // the resource id
-	Action                DiffAction
-	Kind, Namespace, Name string
+	Node      string     `json:"node"` // the resource id
+	Action    DiffAction `json:"action"`
+	Kind      string     `json:"kind"`
+	Namespace string     `json:"namespace,omitempty"`
+	Name      string     `json:"name"`
 	// Fields that would change (DiffChange, DiffAdopt); empty for the other actions.
-	Fields []FieldChange
+	Fields []FieldChange `json:"fields,omitempty"`
 	// Error is why an apply would fail (DiffRefused), or why loom replaces the object.
-	Error string
+	Error string `json:"error,omitempty"`
 }
 
 // InstanceDiff is what the graph would do to one instance.
 type InstanceDiff struct {
-	Namespace, Name string
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
 	// Objects that would change, in the graph's order, then those pruned. Objects that
 	// would stay as they are are not listed.
-	Objects []ObjectDiff
+	Objects []ObjectDiff `json:"objects,omitempty"`
 	// Status lists the fields of the instance's status that would change.
-	Status []FieldChange
+	Status []FieldChange `json:"status,omitempty"`
 	// Notes are what the render says about nodes that render nothing (Waiting, Error) and
 	// errors no node shows: the reconciler applies nothing while any node fails.
-	Notes []string
+	Notes []string `json:"notes,omitempty"`
 	// Err is set when the instance could not be diffed (a request failed); the rest of
 	// the fields are then incomplete.
-	Err error
+	Err error `json:"-"`
 }
 
 // Changed reports whether applying the graph would change anything of the instance.

@@ -19,6 +19,7 @@ import (
 // diffFlags are loom diff's flags.
 type diffFlags struct {
 	kubeconfig, context, namespace, graphPath string
+	output                                    string
 	crds, set                                 []string
 	concurrency, burst                        int
 	qps                                       float32
@@ -28,7 +29,7 @@ type diffFlags struct {
 func newDiffCmd() *cobra.Command {
 	var f diffFlags
 	cmd := &cobra.Command{
-		Use:   "diff [NAME] [-n NAMESPACE] [--graph FILE --crd FILE] [--set KEY=VALUE]...",
+		Use:   "diff [NAME] [-n NAMESPACE] [--graph FILE --crd FILE]... [--set KEY=VALUE]... [-o text|json]",
 		Short: "Show what a graph would change on every live instance, without changing anything",
 		Long: `Diff runs a graph (the embedded MCPServer graph unless --graph names another) against a
 live cluster, as the operator would: for every instance of the graph's kind (or those of
@@ -64,6 +65,7 @@ not be made (a bad flag or graph, an unreachable cluster, a request that failed)
 	fl := cmd.Flags()
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)")
 	fl.StringVar(&f.context, "context", "", "the kubeconfig context (default: its current one)")
+	fl.StringVarP(&f.output, "output", "o", "text", "text, or json: one document with the instances that would change and the counts")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "only the instances of this namespace (default: every namespace; with NAME: the context's)")
 	fl.StringVar(&f.graphPath, "graph", "", "a ResourceGraph file (default: the embedded MCPServer graph)")
 	fl.StringArrayVar(&f.crds, "crd", nil, "a CRD file typing --graph's instance kind (repeatable)")
@@ -77,6 +79,9 @@ not be made (a bad flag or graph, an unreachable cluster, a request that failed)
 }
 
 func runDiff(cmd *cobra.Command, f diffFlags, args []string) error {
+	if f.output != "text" && f.output != "json" {
+		return fmt.Errorf("-o %q: expected text or json", f.output)
+	}
 	g, err := operatorGraph(operatorFlags{graphPath: f.graphPath, crds: f.crds})
 	if err != nil {
 		return err
@@ -105,11 +110,17 @@ func runDiff(cmd *cobra.Command, f diffFlags, args []string) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	for i := range report.Instances {
-		printInstance(out, report.Kind, &report.Instances[i])
-	}
 	c := report.Counts()
-	fmt.Fprintln(out, summary(report.Kind, c, time.Since(start)))
+	if f.output == "json" {
+		if err := writeJSON(out, report, c); err != nil {
+			return err
+		}
+	} else {
+		for i := range report.Instances {
+			printInstance(out, report.Kind, &report.Instances[i])
+		}
+		fmt.Fprintln(out, summary(report.Kind, c, time.Since(start)))
+	}
 	switch {
 	case c.Failed > 0:
 		return &exitError{code: 2, err: fmt.Errorf("%d of %d %ss could not be diffed", c.Failed, c.Instances, report.Kind)}
@@ -208,6 +219,36 @@ func fieldValue(v any, has bool) string {
 		return fmt.Sprint(v)
 	}
 	return string(data)
+}
+
+// writeJSON writes the instances that would change or could not be diffed, and the counts.
+func writeJSON(w io.Writer, report *controllers.DiffReport, c controllers.DiffCounts) error {
+	type instance struct {
+		controllers.InstanceDiff
+		Error string `json:"error,omitempty"`
+	}
+	doc := struct {
+		Kind      string         `json:"kind"`
+		Instances []instance     `json:"instances"`
+		Counts    map[string]int `json:"counts"`
+	}{Kind: report.Kind, Instances: []instance{}, Counts: map[string]int{
+		"instances": c.Instances, "changed": c.Changed, "unchanged": c.Unchanged, "failed": c.Failed, "status": c.Status,
+	}}
+	for action, n := range c.Objects {
+		doc.Counts[string(action)] = n
+	}
+	for _, d := range report.Instances {
+		if d.Err != nil || d.Changed() || len(d.Objects) > 0 {
+			in := instance{InstanceDiff: d}
+			if d.Err != nil {
+				in.Error = d.Err.Error()
+			}
+			doc.Instances = append(doc.Instances, in)
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }
 
 // summary is the last line: instances and objects by what would happen to them.

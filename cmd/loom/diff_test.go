@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -124,6 +125,21 @@ func TestDiff(t *testing.T) {
 	}
 	assert.Equal(t, deployments, resourceVersions(t, admin, ns), "a Deployment changed")
 	t.Logf("one field changed: the diff's requests %v", requests)
+
+	// The same as JSON.
+	out, err = runLoom(t, append(withGraph, "-o", "json")...)
+	requireExit(t, err, 1, out)
+	var doc struct {
+		Kind      string
+		Instances []controllers.InstanceDiff
+		Counts    map[string]int
+	}
+	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &doc), out)
+	assert.Equal(t, map[string]int{"instances": diffFleet, "changed": diffFleet, "unchanged": 0, "failed": 0, "status": 0, "change": diffFleet}, doc.Counts)
+	require.Len(t, doc.Instances, diffFleet)
+	assert.Equal(t, []controllers.ObjectDiff{{Node: "deployment", Action: controllers.DiffChange, Kind: "Deployment", Namespace: ns, Name: names[0],
+		Fields: []controllers.FieldChange{{Path: `.spec.template.spec.containers[name="mcp-00"].livenessProbe.periodSeconds`, Old: float64(10), New: float64(15), HasOld: true, HasNew: true}}}},
+		doc.Instances[0].Objects)
 
 	// 5. One server by name.
 	out, err = runLoom(t, append([]string{withGraph[0], names[7], "-n", ns}, withGraph[1:]...)...)
