@@ -32,7 +32,8 @@ import (
 // diffFleet is how many servers TestDiff runs.
 const diffFleet = 50
 
-// TestDiff: 50 MCPServers live and Ready under the operator, then loom diff as a user that
+// TestDiff: 50 MCPServers live and Ready under the operator (ten with the gateway and a
+// grant in their policy), then loom diff as a user that
 // holds only `loom rbac --diff`'s ClusterRole. With the graph they run, it reports no
 // change, exits 0 and sends no patch at all. With a graph that changes one field of the
 // Deployment, it reports each server's Deployment changed in that field and nothing else,
@@ -66,6 +67,9 @@ func TestDiff(t *testing.T) {
 	}
 	require.NoError(t, stop())
 	deployments := resourceVersions(t, admin, ns)
+	policy, err := admin.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(ns).Get(ctx, "mcp-04-gateway-policy", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Contains(t, policy.Object["data"].(map[string]any)["policy.json"], `"alice"`, "the grant is in the policy the diff must render alike")
 
 	// 2. The operator's user keeps only what loom rbac --diff prints.
 	out, err := runLoom(t, "rbac", "--diff")
@@ -148,10 +152,14 @@ func TestDiff(t *testing.T) {
 	assert.Contains(t, summaryOf(out), "loom diff: 1 MCPServers: 1 would change")
 }
 
+var grantGVR = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpaccessgrants"}
+
 // createDiffServer creates the i-th server of TestDiff's fleet: routed by host, hostless,
-// or with env vars, in turn.
+// or with env vars, in turn; every fifth with the gateway on and an MCPAccessGrant, which
+// the graph reads into its policy ConfigMap.
 func createDiffServer(t *testing.T, d dynamic.Interface, ns string, i int) string {
 	t.Helper()
+	ctx := context.Background()
 	name := fmt.Sprintf("mcp-%02d", i)
 	spec := map[string]any{"image": fmt.Sprintf("ghcr.io/example/tool:1.0.%d", i)}
 	switch i % 3 {
@@ -160,11 +168,21 @@ func createDiffServer(t *testing.T, d dynamic.Interface, ns string, i int) strin
 	case 2:
 		spec["envVars"] = []any{map[string]any{"name": "MODE", "value": "fast"}}
 	}
+	if i%5 == 4 {
+		spec["gateway"] = map[string]any{"enabled": true}
+		grant := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "mcpruntime.org/v1alpha1", "kind": "MCPAccessGrant",
+			"metadata": map[string]any{"name": name + "-alice", "namespace": ns},
+			"spec":     map[string]any{"serverRef": map[string]any{"name": name}, "subject": map[string]any{"humanID": "alice"}},
+		}}
+		_, err := d.Resource(grantGVR).Namespace(ns).Create(ctx, grant, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "mcpruntime.org/v1alpha1", "kind": "MCPServer",
 		"metadata": map[string]any{"name": name, "namespace": ns}, "spec": spec,
 	}}
-	_, err := d.Resource(mcpGVR).Namespace(ns).Create(context.Background(), obj, metav1.CreateOptions{})
+	_, err := d.Resource(mcpGVR).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
 	require.NoError(t, err)
 	return name
 }
