@@ -48,7 +48,7 @@ Exit status: 0 when nothing would change, 1 when something would, 2 when the dif
 not be made (a bad flag or graph, an unreachable cluster, a request that failed).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := cobra.MaximumNArgs(1)(cmd, args); err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitError{Code: 2, Err: err}
 			}
 			return nil
 		},
@@ -57,7 +57,7 @@ not be made (a bad flag or graph, an unreachable cluster, a request that failed)
 				if _, ok := err.(*exitError); ok {
 					return err
 				}
-				return &exitError{code: 2, err: err}
+				return &exitError{Code: 2, Err: err}
 			}
 			return nil
 		},
@@ -74,7 +74,7 @@ not be made (a bad flag or graph, an unreachable cluster, a request that failed)
 	fl.Float32Var(&f.qps, "kube-api-qps", 200, "client requests per second to the API server")
 	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
 	fl.DurationVar(&f.timeout, "request-timeout", time.Minute, "how long one request to the API server may take")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{Code: 2, Err: err} })
 	return cmd
 }
 
@@ -112,7 +112,7 @@ func runDiff(cmd *cobra.Command, f diffFlags, args []string) error {
 	out := cmd.OutOrStdout()
 	c := report.Counts()
 	if f.output == "json" {
-		if err := writeJSON(out, report, c); err != nil {
+		if err := writeDiffJSON(out, report, c); err != nil {
 			return err
 		}
 	} else {
@@ -123,9 +123,9 @@ func runDiff(cmd *cobra.Command, f diffFlags, args []string) error {
 	}
 	switch {
 	case c.Failed > 0:
-		return &exitError{code: 2, err: fmt.Errorf("%d of %d %ss could not be diffed", c.Failed, c.Instances, report.Kind)}
+		return &exitError{Code: 2, Err: fmt.Errorf("%d of %d %ss could not be diffed", c.Failed, c.Instances, report.Kind)}
 	case c.Changed > 0:
-		return &exitError{code: 1}
+		return &exitError{Code: 1, Err: fmt.Errorf("%d of %d %ss would change", c.Changed, c.Instances, report.Kind)}
 	}
 	return nil
 }
@@ -221,8 +221,8 @@ func fieldValue(v any, has bool) string {
 	return string(data)
 }
 
-// writeJSON writes the instances that would change or could not be diffed, and the counts.
-func writeJSON(w io.Writer, report *controllers.DiffReport, c controllers.DiffCounts) error {
+// writeDiffJSON writes the instances that would change or could not be diffed, and the counts.
+func writeDiffJSON(w io.Writer, report *controllers.DiffReport, c controllers.DiffCounts) error {
 	type instance struct {
 		controllers.InstanceDiff
 		Error string `json:"error,omitempty"`

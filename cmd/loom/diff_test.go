@@ -196,8 +196,6 @@ func fastAdmin(t *testing.T, cp *controlplane.ControlPlane) dynamic.Interface {
 	return d
 }
 
-var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-
 // resourceVersions are the resourceVersions of the Deployments of ns, by name.
 func resourceVersions(t *testing.T, d dynamic.Interface, ns string) map[string]string {
 	t.Helper()
@@ -245,7 +243,7 @@ func requireExit(t *testing.T, err error, code int, out string) {
 	t.Helper()
 	var exit *exitError
 	require.True(t, errors.As(err, &exit), "want exit status %d, got %v\n%s", code, err, out)
-	require.Equal(t, code, exit.code, "%v\n%s", exit.err, out)
+	require.Equal(t, code, exit.Code, "%v\n%s", exit.Err, out)
 }
 
 // auditSince counts the requests of the operator's user since begin, by "verb resource",

@@ -10,34 +10,14 @@ import (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		code := 1
+		fmt.Fprintln(os.Stderr, "loom:", err)
 		var exit *exitError
 		if errors.As(err, &exit) {
-			code = exit.code
+			os.Exit(exit.Code)
 		}
-		if exit == nil || exit.err != nil {
-			fmt.Fprintln(os.Stderr, "loom:", err)
-		}
-		os.Exit(code)
+		os.Exit(1)
 	}
 }
-
-// exitError ends loom with an exit status other than 1, for commands whose status says
-// more than failed or not (loom diff: 1 when something would change). err, when set, is
-// printed first.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{

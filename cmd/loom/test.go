@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -21,6 +22,7 @@ func newTestCmd() *cobra.Command {
 	var (
 		update bool
 		run    string
+		junit  string
 	)
 	cmd := &cobra.Command{
 		Use:   "test DIR [DIR...]",
@@ -33,13 +35,22 @@ Layout:
 
 ` + indent(cases.Layout, "  ") + `
 
-A case fails when its document differs from expected.yaml (a unified diff is printed), when
-assert.yaml does not hold, or when an input file is wrong. -update writes expected.yaml for
-every case whose document changed (and for cases that have none) and names the files: review
-them before committing. The last line is "N passed, N failed"; the exit status is non-zero
-when any case failed.`,
+Every rendered object is checked as the API server would check it (its kind's OpenAPI
+schema; for a CRD kind also its patterns, enums, bounds, formats and x-kubernetes-validations
+rules), and so are the objects and status of expected.yaml: a golden document cannot hold
+what a cluster would refuse.
+
+A case fails when its document differs from expected.yaml (the diff names each object by
+kind and name, and each hunk by the field path of its first change), when expected.yaml
+holds what the API server would refuse, when assert.yaml does not hold, when an input file
+is wrong, or, for a case with expected-error.txt, when it does not fail with that error.
+-update writes expected.yaml for every case whose document changed (and for cases that have
+none) and names the files: review them before committing. --junit FILE also writes the
+results as JUnit XML, one testsuite per directory. The last line is "N passed, N failed";
+the exit status is non-zero when any case failed.`,
 		Example: `  loom test testdata/engine
-  loom test testdata/engine --run 'observed$' -update`,
+  loom test testdata/engine --run 'observed$' -update
+  loom test testdata/mcpserver --junit report.xml`,
 		// Flags are parsed in RunE so that go test's spelling (-update, -run) works too.
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,8 +75,11 @@ when any case failed.`,
 			}
 			out := cmd.OutOrStdout()
 			passed, failed := 0, 0
+			var suites []junitSuite
 			for _, dir := range args {
+				start := time.Now()
 				results, err := cases.Run(cmd.Context(), dir, opts)
+				suites = append(suites, junitSuiteOf(dir, results, err, time.Since(start)))
 				if err != nil {
 					fmt.Fprintf(out, "FAIL %s\n%s\n", dir, indent(err.Error(), "    "))
 					failed++
@@ -81,6 +95,11 @@ when any case failed.`,
 				}
 			}
 			fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
+			if junit != "" {
+				if err := writeJUnit(junit, suites); err != nil {
+					return err
+				}
+			}
 			if failed > 0 {
 				return errCasesFailed
 			}
@@ -89,6 +108,7 @@ when any case failed.`,
 	}
 	cmd.Flags().BoolVar(&update, "update", false, "rewrite expected.yaml with what each case produces")
 	cmd.Flags().StringVar(&run, "run", "", "run only the cases whose names match this regular expression")
+	cmd.Flags().StringVar(&junit, "junit", "", "also write the results to this file as JUnit XML")
 	return cmd
 }
 
@@ -118,21 +138,32 @@ func printResult(out io.Writer, r cases.Result) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(out, "%s %s\n", verdict, r.Dir)
+	fmt.Fprint(out, indent(failureText(r), "    "))
+}
+
+// failureText is why a case failed, "" when it passed.
+func failureText(r cases.Result) string {
+	var b strings.Builder
+	out := &b
 	if r.Err != nil {
-		fmt.Fprintln(out, indent(r.Err.Error(), "    "))
+		fmt.Fprintln(out, r.Err.Error())
 	}
 	if r.Diff != "" {
-		fmt.Fprint(out, indent(strings.TrimSuffix(r.Diff, "\n"), "    "), "\n")
+		fmt.Fprint(out, strings.TrimSuffix(r.Diff, "\n"), "\n")
 	}
 	if len(r.Failures) > 0 {
-		fmt.Fprintf(out, "    %s does not hold:\n", filepath.Join(r.Dir, "assert.yaml"))
+		fmt.Fprintf(out, "%s does not hold:\n", filepath.Join(r.Dir, "assert.yaml"))
 		for _, f := range r.Failures {
-			fmt.Fprintf(out, "      %s\n", f)
+			fmt.Fprintf(out, "  %s\n", f)
 		}
 	}
-	for _, f := range r.Updated {
-		fmt.Fprintf(out, "    updated %s\n", f)
+	for _, f := range r.Refused {
+		fmt.Fprintf(out, "%s\n", f)
 	}
+	for _, f := range r.Updated {
+		fmt.Fprintf(out, "updated %s\n", f)
+	}
+	return b.String()
 }
 
 // indent prefixes every line of s that is not empty.

@@ -31,23 +31,37 @@ type Result struct {
 	Diff string
 	// Failures are the places where the document does not satisfy assert.yaml.
 	Failures []assert.Failure
+	// Refused are the objects and statuses, of expected.yaml or computed, that the API
+	// server would refuse: each names where, the object, and every violation.
+	Refused []string
 	// Updated lists the files Update wrote.
 	Updated []string
 }
 
 // Failed reports whether the case failed.
 func (r Result) Failed() bool {
-	return r.Err != nil || r.Diff != "" || len(r.Failures) > 0
+	return r.Err != nil || r.Diff != "" || len(r.Failures) > 0 || len(r.Refused) > 0
 }
 
 // ErrNoExpected is the error of a case that has no expected.yaml, outside -update.
 var ErrNoExpected = errors.New("no expected.yaml: run with -update and review it")
 
 // Run runs the case in the suite's subdirectory name. With update, expected.yaml is
-// rewritten when the document differs from it (or it is missing).
+// rewritten when the document differs from it (or it is missing). A case with
+// expected-error.txt must fail instead, with an error that says each of its lines.
 func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 	r := Result{Name: name, Dir: filepath.Join(s.Dir, name)}
-	doc, err := s.document(ctx, r.Dir)
+	wantErr, err := expectedError(r.Dir)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	doc, inst, err := s.document(ctx, r.Dir, &r)
+	if wantErr != nil {
+		r.Err = checkError(wantErr, doc, err)
+		r.Refused = nil // the document is not the point of such a case
+		return r
+	}
 	if err != nil {
 		r.Err = err
 		return r
@@ -58,7 +72,7 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 		return r
 	}
 
-	// 1. The golden document.
+	// 1. The golden document, which must itself be one the API server would take.
 	expectedPath := filepath.Join(r.Dir, "expected.yaml")
 	expected, err := input.ReadValue(expectedPath)
 	switch {
@@ -70,6 +84,8 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 	case err != nil:
 		r.Err = err
 		return r
+	default:
+		r.Refused = append(r.Refused, s.refused(ctx, expectedPath, expected, inst)...)
 	}
 	if err == nil && reflect.DeepEqual(expected, doc) {
 		// Equal as values: leave the file as it was written, comments and all.
@@ -80,12 +96,10 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 		}
 		r.Updated = append(r.Updated, expectedPath)
 	} else {
-		want, err := marshal(expected)
-		if err != nil {
+		if r.Diff, err = documentDiff(expectedPath, expected, doc); err != nil {
 			r.Err = fmt.Errorf("%s: %w", expectedPath, err)
 			return r
 		}
-		r.Diff = unifiedDiff(expectedPath, "got", string(want), string(got))
 	}
 
 	// 2. The assertions.
@@ -112,22 +126,26 @@ func (s *Suite) Run(ctx context.Context, name string, update bool) Result {
 const header = "# Golden document of this case, written by `loom test -update`: review it by hand.\n"
 
 // document renders the case in dir and returns {nodes, objects, status[, errors]} as a
-// JSON value.
-func (s *Suite) document(ctx context.Context, dir string) (any, error) {
+// JSON value. A computed status the API server would refuse is noted in r.Refused.
+func (s *Suite) document(ctx context.Context, dir string, r *Result) (any, map[string]any, error) {
 	in, outside, err := s.input(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Render, then readiness and status: what the controller does on each reconcile.
 	res, err := render.Render(ctx, s.Graph, in)
 	if err != nil {
-		return nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), filepath.Join(dir, "config.yaml"), err)
+		return nil, nil, fmt.Errorf("%s, %s: %w", filepath.Join(s.Dir, "suite.yaml"), filepath.Join(dir, "config.yaml"), err)
 	}
 	rep, err := render.Status(ctx, s.Graph, in, res, render.StatusOptions{Now: s.Now, Errors: outside})
 	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, nil, fmt.Errorf("status: %w", err)
 	}
-	return documentOf(res, rep)
+	if msg := s.statusRefused(ctx, in.Instance, rep.Status); msg != "" {
+		r.Refused = append(r.Refused, "the computed status: "+msg)
+	}
+	doc, err := documentOf(res, rep)
+	return doc, in.Instance, err
 }
 
 // input reads the case in dir: what the render takes, and the errors from outside the

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,6 +63,7 @@ func TestRunCase(t *testing.T) {
 		err      string   // Result.Err contains it
 		diff     []string // Result.Diff contains each
 		failures []string // Result.Failures, printed
+		refused  []string // Result.Refused, the path of expected.yaml cut
 	}{
 		{name: "passes", files: map[string]string{"expected.yaml": expected}},
 		{name: "compared as values, not text",
@@ -69,7 +71,34 @@ func TestRunCase(t *testing.T) {
 				expected[:len(expected)-len("status: {ready: false, phase: Pending}\n")]}},
 		{name: "fails with a diff",
 			files: map[string]string{"expected.yaml": regexp.MustCompile(`phase: Pending`).ReplaceAllString(expected, "phase: Ready")},
-			diff:  []string{"--- ", "expected.yaml\n+++ got\n", "@@ ", "\n-  phase: Ready\n+  phase: Pending\n"}},
+			diff:  []string{"--- ", "expected.yaml\n+++ got\nstatus:\n  @@ -1,2 +1,2 @@ status.phase\n  -phase: Ready\n  +phase: Pending\n   ready: false\n"}},
+		{name: "a diff names the object and the field of each hunk",
+			files: map[string]string{"expected.yaml": strings.Replace(strings.Replace(expected, "port: 80,", "port: 81,", 1), "data: {}", "data: {a: b}", 1)},
+			diff: []string{"+++ got\nConfigMap web-settings (objects[0]):\n  @@ -1,6 +1,5 @@ data\n   apiVersion: v1\n  -data:\n  -  a: b\n  +data: {}\n",
+				"Service web (objects[1]):\n  @@ -8,7 +8,7 @@ spec.ports[0].port\n   spec:\n     ports:\n     - name: http\n  -    port: 81\n  +    port: 80\n"}},
+		{name: "a diff names objects missing and new",
+			files: map[string]string{"expected.yaml": strings.Replace(expected, "kind: Service\n  metadata: {name: web,", "kind: Service\n  metadata: {name: www,", 1)},
+			diff:  []string{"Service web (objects[1]): rendered, not in expected.yaml\n", "Service www (objects[1] in expected.yaml): not rendered\n"}},
+		{name: "a golden object the API server would refuse",
+			files:   map[string]string{"expected.yaml": strings.Replace(strings.Replace(expected, "{name: web,", "{name: 1web,", 1), "port: 80,", "port: 80, protocol: 7,", 1)},
+			diff:    []string{"Service web (objects[1]): rendered, not in expected.yaml\n", "Service 1web (objects[1] in expected.yaml): not rendered\n"},
+			refused: []string{"expected.yaml objects[1] (Service 1web): v1 Service \"1web\" would be refused by the API server (1):\n  spec.ports[port=80,protocol=7].protocol: Invalid value: expected string, got number 7"}},
+		{name: "a golden object the API server would refuse, by its name",
+			files:   map[string]string{"expected.yaml": strings.Replace(expected, "{name: web,", "{name: 1web,", 1)},
+			diff:    []string{"Service 1web (objects[1] in expected.yaml): not rendered\n"},
+			refused: []string{"expected.yaml objects[1] (Service 1web): v1 Service \"1web\" would be refused by the API server (1):\n  metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"}},
+		{name: "a golden status the API server would refuse",
+			files:   map[string]string{"expected.yaml": strings.Replace(expected, "phase: Pending}", "phase: Pending, ready: maybe}", 1)},
+			diff:    []string{"status:\n  @@ -1,2 +1,2 @@ status.ready\n   phase: Pending\n  -ready: maybe\n  +ready: false\n"},
+			refused: []string{"expected.yaml status: the API server would refuse it:\n  status.ready: Invalid value: \"string\": status.ready in body must be of type boolean: \"string\""}},
+		{name: "an expected error that comes", files: map[string]string{"expected-error.txt": "config domain:\nexpected a string\n", "config.yaml": "domain: 7\n"}},
+		{name: "an expected error from a node", files: map[string]string{"expected-error.txt": "deployment: Error: \nno such key: name\n", "observed/settings.yaml": "metadata: {namespace: default}\n"}},
+		{name: "an expected error that does not come", files: map[string]string{"expected-error.txt": "boom\n"},
+			err: "expected-error.txt: the case rendered with no error; expected one containing [\"boom\"]"},
+		{name: "another error than expected", files: map[string]string{"expected-error.txt": "boom\n", "config.yaml": "domain: 7\n"},
+			err: "expected-error.txt: the error does not contain [\"boom\"]; it is:\n"},
+		{name: "an expected error and an expected document", files: map[string]string{"expected-error.txt": "boom\n", "expected.yaml": expected},
+			err: "expected-error.txt: a case expects a document (expected.yaml) or an error, not both"},
 		{name: "no expected.yaml", err: "no expected.yaml: run with -update and review it"},
 		{name: "assertions hold",
 			files: map[string]string{"expected.yaml": expected,
@@ -120,7 +149,13 @@ func TestRunCase(t *testing.T) {
 				failures = append(failures, f.String())
 			}
 			assert.Equal(t, tt.failures, failures)
-			assert.Equal(t, tt.diff != nil || tt.failures != nil, r.Failed())
+			var refused []string
+			for _, f := range r.Refused {
+				_, f, _ = strings.Cut(f, filepath.Join(r.Dir)+string(filepath.Separator))
+				refused = append(refused, f)
+			}
+			assert.Equal(t, tt.refused, refused)
+			assert.Equal(t, tt.diff != nil || tt.failures != nil || tt.refused != nil, r.Failed())
 			assert.Empty(t, r.Updated)
 		})
 	}
@@ -133,10 +168,16 @@ func TestInstance(t *testing.T) {
 		err      string
 	}{
 		{"another kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
-			"instance.yaml: apiVersion v1, kind ConfigMap: the graph expands example.loom.dev/v1 App"},
-		{"not an object", "- a\n", "instance.yaml: expected an object"},
+			"instance.yaml: the API server would refuse it (1 problem); correct each field named:\n  apiVersion v1, kind ConfigMap: the graph expands example.loom.dev/v1 App"},
+		{"not an object", "- a\n", "instance.yaml: the API server would refuse it (1 problem); correct each field named:\n  expected an object"},
 		{"does not fit its schema", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec: {image: 1, bogus: true}\n",
-			"does not fit its schema"},
+			"instance.yaml: the API server would refuse it (2 problems); correct each field named:\n" +
+				"  spec.bogus: Forbidden: unknown field: the kind's schema does not declare it\n" +
+				"  spec.image: Invalid value: \"integer\": spec.image in body must be of type string: \"integer\""},
+		{"a field given twice", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec:\n  image: a\n  image: b\n",
+			"instance.yaml: the API server would refuse it (1 problem); correct each field named:\n  spec.image: duplicate field (line 6; first given on line 5)"},
+		{"two documents", "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: x}\nspec: {image: a}\n---\napiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: z}\nspec: {image: a}\n",
+			"instance.yaml: holds 2 documents; expected one instance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +286,7 @@ spec:
 	// The url failed (one error: division by zero): it is left out, and said in errors.
 	s, err := Load(dir)
 	require.NoError(t, err)
-	doc, err := s.document(context.Background(), filepath.Join(dir, "c"))
+	doc, _, err := s.document(context.Background(), filepath.Join(dir, "c"), &Result{})
 	require.NoError(t, err)
 	m := doc.(map[string]any)
 	assert.NotContains(t, m["status"], "url")
@@ -262,7 +303,7 @@ func TestErrorsNotRepeated(t *testing.T) {
 	})
 	s, err := Load(dir)
 	require.NoError(t, err)
-	doc, err := s.document(context.Background(), filepath.Join(dir, "c"))
+	doc, _, err := s.document(context.Background(), filepath.Join(dir, "c"), &Result{})
 	require.NoError(t, err)
 	m := doc.(map[string]any)
 	assert.Equal(t, "Error: graph.yaml:35:50: resource deployment, field spec.template.spec.containers[0].envFrom[0].configMapRef.name: ${settings.metadata.name}: no such key: name",
@@ -325,4 +366,44 @@ func TestUnifiedDiff(t *testing.T) {
 			assert.Equal(t, tt.want, unifiedDiff("x", "y", tt.a, tt.b))
 		})
 	}
+}
+
+func TestLinePaths(t *testing.T) {
+	doc := map[string]any{
+		"metadata": map[string]any{"name": "web", "labels": map[string]any{"a.b/c": "x"}},
+		"spec": map[string]any{
+			"containers": []any{
+				map[string]any{"name": "app", "args": []any{"-v", "-x"}, "env": []any{map[string]any{"name": "A", "value": "1"}}},
+				map[string]any{"name": "side"},
+			},
+			"script": "line one\nline two\n",
+			"empty":  []any{},
+		},
+	}
+	text, err := marshal(doc)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for i, l := range lines(string(text)) {
+		got[l] = linePaths(string(text))[i]
+	}
+	assert.Equal(t, map[string]string{
+		"metadata:":          "metadata",
+		"  labels:":          "metadata.labels",
+		"    a.b/c: x":       "metadata.labels.a.b/c",
+		"  name: web":        "metadata.name",
+		"spec:":              "spec",
+		"  containers:":      "spec.containers",
+		"  - args:":          "spec.containers[0].args",
+		"    - -v":           "spec.containers[0].args[0]",
+		"    - -x":           "spec.containers[0].args[1]",
+		"    env:":           "spec.containers[0].env",
+		"    - name: A":      "spec.containers[0].env[0].name",
+		"      value: \"1\"": "spec.containers[0].env[0].value",
+		"    name: app":      "spec.containers[0].name",
+		"  - name: side":     "spec.containers[1].name",
+		"  empty: []":        "spec.empty",
+		"  script: |":        "spec.script",
+		"    line one":       "spec.script",
+		"    line two":       "spec.script",
+	}, got, "%s", text)
 }

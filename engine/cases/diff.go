@@ -15,16 +15,23 @@ func unifiedDiff(aName, bName, a, b string) string {
 	if a == b {
 		return ""
 	}
+	return fmt.Sprintf("--- %s\n+++ %s\n", aName, bName) + hunks(a, b, nil)
+}
+
+// hunks returns the hunks of the line diff from a to b. label, when set, names each hunk
+// after its first changed line (the text after a hunk's @@ header, as git puts a function
+// name there).
+func hunks(a, b string, label func(first edit) string) string {
 	x, y := lines(a), lines(b)
 	ops := edits(x, y)
 
 	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n", aName, bName)
 	for i := 0; i < len(ops); {
 		if ops[i].kind == ' ' {
 			i++
 			continue
 		}
+		first := ops[i]
 		// A hunk runs from contextLines before this change to contextLines after the last
 		// change that is at most 2*contextLines unchanged lines from the next one.
 		start := max(i-contextLines, 0)
@@ -55,7 +62,13 @@ func unifiedDiff(aName, bName, a, b string) string {
 				bLen++
 			}
 		}
-		fmt.Fprintf(&out, "@@ -%s +%s @@\n", span(aStart, aLen), span(bStart, bLen))
+		fmt.Fprintf(&out, "@@ -%s +%s @@", span(aStart, aLen), span(bStart, bLen))
+		if label != nil {
+			if l := label(first); l != "" {
+				out.WriteString(" " + l)
+			}
+		}
+		out.WriteByte('\n')
 		for _, op := range hunk {
 			out.WriteByte(op.kind)
 			out.WriteString(op.text)

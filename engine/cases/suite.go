@@ -32,15 +32,21 @@ DIR/<case>/observed/<id>.yaml   optional: the object last observed for node <id>
                                 List (kind: List, items: [...]) of a collection's candidates
 DIR/<case>/errors.yaml          optional: a list of strings, errors from outside the engine such as
                                 an apply the API server refused (render.StatusOptions.Errors)
-DIR/<case>/expected.yaml        golden: the document the case produces, rewritten by -update
+DIR/<case>/expected.yaml        golden: the document the case produces, rewritten by -update;
+                                its objects and status must pass what the API server checks
+DIR/<case>/expected-error.txt   instead of expected.yaml: the case must fail, with an error (a
+                                refused instance, a node in Error, a render error) that contains
+                                each line of this file
 DIR/<case>/assert.yaml          optional: a kyverno-json assertion tree the document must satisfy
 
 Every subdirectory of DIR is a case, except those whose names start with "." or "_".
 
 The document, compared with expected.yaml as a JSON value (not as text):
   nodes:   {<id>: "<State>" or "<State>: <reason>"}   State: Rendered, Waiting, Skipped or Error
-  objects: [the desired objects, in the graph's order, each validated against its schema]
-  status:  {the instance's status}
+  objects: [the desired objects, in the graph's order, each checked as the API server would
+           check it: its kind's schema, and for a CRD kind its patterns, enums, bounds, formats
+           and CEL rules; an object it would refuse puts its node in Error]
+  status:  {the instance's status, checked against the instance's CRD}
   errors:  [render and status errors no node's reason shows]   only when there are some
 
 assert.yaml keys may be expressions over the value at their place: (length(objects)) is JMESPath,

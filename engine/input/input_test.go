@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -71,4 +72,39 @@ func TestInstanceAndObserved(t *testing.T) {
 	_, err = input.Observed(observed, g)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "deployment.yaml: kind is Service, but node deployment is a apps/v1 Deployment")
+}
+
+// Instances lists every problem of every document, each with its document and field.
+func TestInstancesListEveryProblem(t *testing.T) {
+	g, err := input.Graph("graph.yaml", "../../testdata/engine/graph.yaml", "../../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	stream := `apiVersion: example.loom.dev/v1
+kind: App
+metadata: {name: web}
+spec: {image: nginx}
+---
+apiVersion: example.loom.dev/v1
+kind: App
+metadata: {name: Web, namespace: team}
+spec:
+  image: 7
+  replicas: three
+  colour: red
+  replicas: 2
+`
+	_, err = input.Instances("apps.yaml", []byte(stream), g)
+	var invalid *input.InvalidError
+	require.ErrorAs(t, err, &invalid)
+	assert.Equal(t, []string{
+		"document 2 (line 6): spec.replicas: duplicate field (line 13; first given on line 11)",
+		"document 2 (line 6): spec.colour: Forbidden: unknown field: the kind's schema does not declare it",
+		`document 2 (line 6): metadata.name: Invalid value: "Web": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+		`document 2 (line 6): spec.image: Invalid value: "integer": spec.image in body must be of type string: "integer"`,
+	}, invalid.Problems)
+
+	objs, err := input.Instances("apps.yaml", []byte(strings.SplitAfter(stream, "---\n")[0]), g)
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	assert.Equal(t, "default", objs[0]["metadata"].(map[string]any)["namespace"], "kubectl's namespace")
+	assert.Equal(t, int64(1), objs[0]["spec"].(map[string]any)["replicas"], "the CRD's default")
 }

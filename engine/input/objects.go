@@ -1,6 +1,7 @@
 package input
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,18 +45,69 @@ func Graph(name, path string, crds ...string) (*graph.Graph, error) {
 	return graph.Load(name, data, graph.WithSchemas(set))
 }
 
-// Instance reads the instance at path as the API server would store it: its apiVersion and
-// kind must be the graph's instance kind; a namespaced instance with no namespace lands in
-// "default", as kubectl puts it; its CRD's defaults are applied and it is validated.
+// Instance reads the one instance in the file at path, as Instances reads it.
 func Instance(path string, g *graph.Graph) (map[string]any, error) {
-	obj, err := ReadObject(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	objs, err := Instances(path, data, g)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("%s: holds %d documents; expected one instance", path, len(objs))
+	}
+	return objs[0], nil
+}
+
+// Instances reads every instance of data, a stream of YAML documents or a JSON text that
+// source names, as the API server would store each: its apiVersion and kind must be the
+// graph's instance kind; a namespaced instance with no namespace lands in "default", as
+// kubectl puts it; its CRD's defaults are applied, and it must pass what the API server
+// checks on create (schema.Set.Admit), with no field given twice. Every problem of every
+// document is in the *InvalidError.
+func Instances(source string, data []byte, g *graph.Graph) ([]map[string]any, error) {
+	docs, err := Documents(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("%s: no document; expected an instance (%s)", source, g.Instance.GVK.Kind)
+	}
+	invalid := &InvalidError{Source: source}
+	out := make([]map[string]any, 0, len(docs))
+	for _, d := range docs {
+		where := ""
+		if len(docs) > 1 {
+			where = fmt.Sprintf("document %d (line %d): ", d.Index+1, d.Line)
+		}
+		obj, problems := instance(d, g)
+		for _, p := range problems {
+			invalid.Problems = append(invalid.Problems, where+p)
+		}
+		out = append(out, obj)
+	}
+	if len(invalid.Problems) > 0 {
+		return nil, invalid
+	}
+	return out, nil
+}
+
+// instance checks one document of an instance file, and defaults it.
+func instance(d Document, g *graph.Graph) (map[string]any, []string) {
+	obj, ok := d.Value.(map[string]any)
+	if !ok {
+		return nil, []string{"expected an object"}
+	}
 	want := g.Instance.GVK
 	if obj["apiVersion"] != want.GroupVersion().String() || obj["kind"] != want.Kind {
-		return nil, fmt.Errorf("%s: apiVersion %v, kind %v: the graph expands %s %s",
-			path, obj["apiVersion"], obj["kind"], want.GroupVersion(), want.Kind)
+		return nil, []string{fmt.Sprintf("apiVersion %v, kind %v: the graph expands %s %s",
+			obj["apiVersion"], obj["kind"], want.GroupVersion(), want.Kind)}
+	}
+	var problems []string
+	for _, dup := range d.Duplicates {
+		problems = append(problems, dup.String())
 	}
 	if g.Instance.Namespaced {
 		meta, _ := obj["metadata"].(map[string]any)
@@ -68,12 +120,36 @@ func Instance(path string, g *graph.Graph) (map[string]any, error) {
 		}
 	}
 	if err := g.Schemas.Default(obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, append(problems, err.Error())
 	}
-	if err := g.Schemas.Validate(obj); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	// Admit reads only; a deadline is the render's business.
+	if err := g.Schemas.Admit(context.Background(), obj); err != nil {
+		for _, fe := range err.Errs {
+			problems = append(problems, fe.Error())
+		}
 	}
-	return obj, nil
+	return obj, problems
+}
+
+// InvalidError is an input the API server would refuse, with every reason: each names its
+// document (when the input has several) and the field.
+type InvalidError struct {
+	Source   string
+	Problems []string
+}
+
+func (e *InvalidError) Error() string {
+	var b strings.Builder
+	plural := "s"
+	if len(e.Problems) == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(&b, "%s: the API server would refuse it (%d problem%s); correct each field named:", e.Source, len(e.Problems), plural)
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // Config reads a map of the graph's config keys to values; an empty file is no keys.

@@ -29,7 +29,8 @@ import (
 // API server would take it. obj is not changed.
 //
 // A CRD kind goes through the API server's own validators, in its order: unknown fields
-// (metadata by strict decoding, the rest by structural pruning), metadata (names as DNS
+// (metadata by strict decoding, the rest by structural pruning; the checks below then see
+// the object without them, as under the default field validation), metadata (names as DNS
 // subdomains, labels, annotations), the OpenAPI schema (types, required fields, patterns,
 // enums, bounds, formats), embedded resources, list types, then the x-kubernetes-validations
 // CEL rules with the API server's cost budget, unless an earlier error blocks them as it
@@ -126,10 +127,8 @@ func (e *entry) admitCustom(ctx context.Context, obj map[string]any) fielderr.Er
 	for _, p := range unknown {
 		errs = append(errs, fielderr.Forbidden(fieldPath(p), "unknown field: the kind's schema does not declare it"))
 	}
-	if len(errs) > 0 {
-		return errs // the API server stops at decoding
-	}
-
+	// Under strict field validation the API server stops here; under the default (warn),
+	// it drops those fields and goes on. Going on lists every problem at once.
 	u := &unstructured.Unstructured{Object: obj}
 	errs = append(errs, apivalidation.ValidateObjectMetaAccessor(u, e.namespaced, apivalidation.NameIsDNSSubdomain, fielderr.NewPath("metadata"))...)
 	errs = append(errs, byField(apiextensionsvalidation.ValidateCustomResource(nil, obj, v.openapi))...)

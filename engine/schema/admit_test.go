@@ -16,9 +16,9 @@ func withGadget(t *testing.T) *Set {
 	t.Helper()
 	s, err := Builtin()
 	require.NoError(t, err)
-	data, err := os.ReadFile("testdata/gadget-crd.yaml")
+	data, err := os.ReadFile("../../testdata/strict/gadget-crd.yaml")
 	require.NoError(t, err)
-	_, err = s.AddCRD(data, "testdata/gadget-crd.yaml")
+	_, err = s.AddCRD(data, "../../testdata/strict/gadget-crd.yaml")
 	require.NoError(t, err)
 	return s
 }

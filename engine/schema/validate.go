@@ -18,8 +18,7 @@ import (
 // structured-merge-diff typed values: unknown fields, scalars of the wrong type, objects and
 // lists in each other's place, list items with duplicate or missing keys. The error is a
 // *ValidationError naming every offending field, in path order. Value validations (enum,
-// pattern, minimum, x-kubernetes-validations) are the API server's business and are not
-// checked here.
+// pattern, minimum, x-kubernetes-validations) are Admit's.
 //
 // structured-merge-diff stops at the first unknown field of an object (which one depends on
 // map order), so a walk over its schema first collects every unknown or ill-typed field and
