@@ -180,7 +180,7 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 		if node.Recreate {
 			od.Action = DiffReplace
 			od.Error = fmt.Sprintf("the API server refuses to change %s in place, and the resource allows recreate: loom would delete the object and create it again", field)
-			return od, desired, nil
+			return od, live, nil // observed as it is: replacing it is not pruning it too
 		}
 		od.Action, od.Error = DiffRefused, (&immutableError{Kind: od.Kind, Name: od.Name, Node: n.ID, Field: field, Err: err}).Error()
 		return od, nil, nil

@@ -20,7 +20,8 @@ import (
 // reconciler would do: creates, the changed field, the refused object and, because an
 // apply would fail, no prune for that instance and its status going to Error; the other
 // instance, which holds no such ConfigMap, gets its removed node's object pruned and keeps
-// its status. Nothing is written.
+// its status. Nothing is written. Then a change of an immutable field: refused, or replaced
+// where the resource allows recreate.
 func TestDiffActions(t *testing.T) {
 	installAppCRD(t)
 	d := adminDynamic(t)
@@ -121,4 +122,31 @@ func TestDiffActions(t *testing.T) {
 		assert.True(t, apierrors.IsNotFound(err), "%s exists after the diff: %v", name, err)
 	}
 	get(t, d, cmGVR, ns, "api-notes")
+
+	// An immutable field (the Deployment's selector): refused, or, where the resource says
+	// recreate: true, replaced, and then not pruned as well.
+	newLabels := `'${ {"app": schema.metadata.name, "tier": "web"} }'`
+	v1Labels := []string{"  - id: service\n", extraNodes, `'${ {"app": schema.metadata.name} }'`, newLabels}
+	for _, c := range []struct {
+		edits  []string
+		action controllers.DiffAction
+		says   string
+	}{
+		{v1Labels, controllers.DiffRefused, "recreate: true"},
+		{append(v1Labels, "  - id: deployment\n", "  - id: deployment\n    recreate: true\n"), controllers.DiffReplace, "loom would delete the object and create it again"},
+	} {
+		report, err := controllers.Diff(ctx, cp.OperatorConfig(), loadGraphEdited(t, c.edits...), controllers.DiffOptions{Namespace: ns, Name: "api"})
+		require.NoError(t, err)
+		require.Len(t, report.Instances, 1)
+		var deployment []controllers.ObjectDiff
+		for _, o := range report.Instances[0].Objects {
+			if o.Kind == "Deployment" {
+				deployment = append(deployment, o)
+			}
+		}
+		require.Len(t, deployment, 1, "%+v", report.Instances[0].Objects)
+		assert.Equal(t, c.action, deployment[0].Action)
+		assert.Contains(t, deployment[0].Error, "spec.selector")
+		assert.Contains(t, deployment[0].Error, c.says)
+	}
 }
