@@ -21,7 +21,7 @@ import (
 // apply would fail, no prune for that instance and its status going to Error; the other
 // instance, which holds no such ConfigMap, gets its removed node's object pruned and keeps
 // its status. Nothing is written. Then a change of an immutable field: refused, or replaced
-// where the resource allows recreate.
+// where the resource allows recreate; and a field another applier holds: refused.
 func TestDiffActions(t *testing.T) {
 	installAppCRD(t)
 	d := adminDynamic(t)
@@ -149,4 +149,21 @@ func TestDiffActions(t *testing.T) {
 		assert.Contains(t, deployment[0].Error, "spec.selector")
 		assert.Contains(t, deployment[0].Error, c.says)
 	}
+
+	// A field another server-side applier holds: refused, as the operator refuses to fight it.
+	held := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "api-extra", "namespace": ns}, "data": map[string]any{"text": "hello"}}}
+	_, err = d.Resource(cmGVR).Namespace(ns).Apply(ctx, "api-extra", held, metav1.ApplyOptions{FieldManager: "someone"})
+	require.NoError(t, err)
+	report, err = controllers.Diff(ctx, cp.OperatorConfig(), g, controllers.DiffOptions{Namespace: ns, Name: "api"})
+	require.NoError(t, err)
+	var extra *controllers.ObjectDiff
+	for i, o := range report.Instances[0].Objects {
+		if o.Node == "extra" {
+			extra = &report.Instances[0].Objects[i]
+		}
+	}
+	require.NotNil(t, extra, "%+v", report.Instances[0].Objects)
+	assert.Equal(t, controllers.DiffRefused, extra.Action)
+	assert.Contains(t, extra.Error, "held by someone")
 }
