@@ -21,7 +21,8 @@ import (
 // apply would fail, no prune for that instance and its status going to Error; the other
 // instance, which holds no such ConfigMap, gets its removed node's object pruned and keeps
 // its status. Nothing is written. Then a change of an immutable field: refused, or replaced
-// where the resource allows recreate; and a field another applier holds: refused.
+// where the resource allows recreate; a field another applier holds: refused; and an object
+// the instance controls that loom never applied: adopted.
 func TestDiffActions(t *testing.T) {
 	installAppCRD(t)
 	d := adminDynamic(t)
@@ -166,4 +167,28 @@ func TestDiffActions(t *testing.T) {
 	require.NotNil(t, extra, "%+v", report.Instances[0].Objects)
 	assert.Equal(t, controllers.DiffRefused, extra.Action)
 	assert.Contains(t, extra.Error, "held by someone")
+
+	// An object the instance controls that loom never applied (as MCP Runtime leaves them):
+	// adopted, its changes listed.
+	app := get(t, d, appGVR, ns, "api")
+	yes := true
+	left := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "api-left", "namespace": ns, "ownerReferences": []any{map[string]any{
+			"apiVersion": "example.loom.dev/v1", "kind": "App", "name": "api", "uid": string(app.GetUID()), "controller": yes}}},
+		"data": map[string]any{"text": "old"}}}
+	_, err = d.Resource(cmGVR).Namespace(ns).Create(ctx, left, metav1.CreateOptions{})
+	require.NoError(t, err)
+	leftNode := "  - id: left\n    template:\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: {name: \"${schema.metadata.name}-left\"}\n      data: {text: new}\n"
+	adopt := loadGraphEdited(t, "  - id: service\n", strings.TrimSuffix(extraNodes, "  - id: service\n")+leftNode+"  - id: service\n")
+	report, err = controllers.Diff(ctx, cp.OperatorConfig(), adopt, controllers.DiffOptions{Namespace: ns, Name: "api"})
+	require.NoError(t, err)
+	require.Len(t, report.Instances[0].Objects, 1, "%+v", report.Instances[0].Objects)
+	o := report.Instances[0].Objects[0]
+	assert.Equal(t, controllers.DiffAdopt, o.Action)
+	var paths []string
+	for _, f := range o.Fields {
+		paths = append(paths, f.Path)
+	}
+	assert.Contains(t, paths, ".data.text")
+	assert.Contains(t, paths, ".metadata.labels")
 }
