@@ -251,7 +251,7 @@ func newDiffer(cfg *rest.Config, g *graph.Graph, opts DiffOptions) (*differ, err
 func (x *differ) resource(gvk schema.GroupVersionKind, ns string) (dynamic.ResourceInterface, error) {
 	m, err := x.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("the cluster does not serve %s, which graph %s renders or reads: install its CRD (the operator needs it too): %w", gvk, x.g.Name, err)
+		return nil, fmt.Errorf("the cluster does not serve %s, which graph %s uses: install its CRD (the operator needs it too): %w", gvk, x.g.Name, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", gvk, err)
