@@ -41,10 +41,17 @@ func TestValidateAccepts(t *testing.T) {
 	cmd := newValidateCmd()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
-	cmd.SetArgs([]string{"../../templates/mcpserver.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpservers.yaml",
-		"--crd", "../../config/crd/mcpruntime.org_mcpaccessgrants.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpagentsessions.yaml"})
+	args := []string{"../../templates/mcpserver.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpservers.yaml",
+		"--crd", "../../config/crd/mcpruntime.org_mcpaccessgrants.yaml", "--crd", "../../config/crd/mcpruntime.org_mcpagentsessions.yaml"}
+	thirdParty, err := filepath.Glob("../../templates/crds/*.yaml") // cert-manager and Traefik, for auth.mode mtls
+	require.NoError(t, err)
+	require.NotEmpty(t, thirdParty)
+	for _, f := range thirdParty {
+		args = append(args, "--crd", f)
+	}
+	cmd.SetArgs(args)
 	require.NoError(t, cmd.Execute())
-	assert.Contains(t, out.String(), "ok: 7 resources")
+	assert.Contains(t, out.String(), "ok: 15 resources")
 }
 
 func wantLines(t *testing.T, file string) []string {

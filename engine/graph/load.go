@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -467,38 +468,23 @@ func sources(v *parse.Value) []*parse.Source {
 	return out
 }
 
-// exprs lists the compiled expressions of a tree.
+// exprs lists the compiled expressions of a tree. Only the fields of its kind are set on a
+// tree (Expr, Parts, or Fields and Items), so it reads them all.
 func exprs(t *Tree) []*Expr {
-	if t == nil {
+	if t == nil || t.Static {
 		return nil
 	}
 	var out []*Expr
-	var walk func(*Tree)
-	walk = func(t *Tree) {
-		if t == nil || t.Static {
-			return
-		}
-		switch t.Kind {
-		case parse.Expr:
-			if t.Expr != nil {
-				out = append(out, t.Expr)
-			}
-		case parse.Template:
-			for _, p := range t.Parts {
-				if p.Expr != nil {
-					out = append(out, p.Expr)
-				}
-			}
-		case parse.Map:
-			for _, f := range t.Fields {
-				walk(f)
-			}
-		case parse.List:
-			for _, it := range t.Items {
-				walk(it)
-			}
+	if t.Expr != nil {
+		out = append(out, t.Expr)
+	}
+	for _, p := range t.Parts {
+		if p.Expr != nil {
+			out = append(out, p.Expr)
 		}
 	}
-	walk(t)
+	for _, c := range slices.Concat(t.Fields, t.Items) {
+		out = append(out, exprs(c)...)
+	}
 	return out
 }

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"iter"
 	"regexp"
 	"slices"
 	"strings"
@@ -182,13 +183,8 @@ func (p *parser) typeRef(n *yaml.Node, path string) TypeRef {
 }
 
 func (p *parser) config(n *yaml.Node) []ConfigKey {
-	n, ok := p.expect(n, yaml.MappingNode, "spec.config", "expected a mapping of configuration keys")
-	if !ok {
-		return nil
-	}
 	var out []ConfigKey
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range p.entries(n, "spec.config", "expected a mapping of configuration keys") {
 		path := "spec.config." + k.Value
 		p.checkName(k, path, k.Value, "config key")
 		f := p.fields(v, path, "type", "default", "env", "enum", "description")
@@ -261,14 +257,9 @@ func scalarIs(v any, typ string) bool {
 }
 
 func (p *parser) vars(n *yaml.Node) []Var {
-	n, ok := p.expect(n, yaml.MappingNode, "spec.vars", "expected a mapping of named values")
-	if !ok {
-		return nil
-	}
 	var out []Var
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for k, v := range p.entries(n, "spec.vars", "expected a mapping of named values") {
 		path := "spec.vars." + k.Value
 		p.checkName(k, path, k.Value, "var")
 		if seen[k.Value] {
@@ -281,12 +272,8 @@ func (p *parser) vars(n *yaml.Node) []Var {
 }
 
 func (p *parser) checks(n *yaml.Node) []Check {
-	n, ok := p.expect(n, yaml.SequenceNode, "spec.checks", "expected a list of checks")
-	if !ok {
-		return nil
-	}
 	var out []Check
-	for i, item := range n.Content {
+	for i, item := range p.items(n, "spec.checks", "expected a list of checks") {
 		path := fmt.Sprintf("spec.checks[%d]", i)
 		f := p.fields(item, path, "rule", "field", "message")
 		if f == nil {
@@ -308,13 +295,9 @@ func (p *parser) checks(n *yaml.Node) []Check {
 }
 
 func (p *parser) resources(n *yaml.Node) []Resource {
-	n, ok := p.expect(n, yaml.SequenceNode, "spec.resources", "expected a list of resources")
-	if !ok {
-		return nil
-	}
 	var out []Resource
 	seen := map[string]Pos{}
-	for i, item := range n.Content {
+	for i, item := range p.items(n, "spec.resources", "expected a list of resources") {
 		path := fmt.Sprintf("spec.resources[%d]", i)
 		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template", "read")
 		if f == nil {
@@ -368,12 +351,8 @@ func (p *parser) exprList(n *yaml.Node, path string) []*Value {
 	if n == nil {
 		return nil
 	}
-	n, ok := p.expect(n, yaml.SequenceNode, path, "expected a list of ${...} expressions")
-	if !ok {
-		return nil
-	}
 	var out []*Value
-	for i, item := range n.Content {
+	for i, item := range p.items(n, path, "expected a list of ${...} expressions") {
 		if v := p.expr(item, fmt.Sprintf("%s[%d]", path, i)); v != nil {
 			out = append(out, v)
 		}
@@ -559,6 +538,28 @@ func (p *parser) expect(n *yaml.Node, kind yaml.Kind, path, want string) (*yaml.
 		return n, false
 	}
 	return n, true
+}
+
+// entries yields the key and value nodes of the mapping n, in file order; when n is not a
+// mapping it yields nothing, and the error says want at path.
+func (p *parser) entries(n *yaml.Node, path, want string) iter.Seq2[*yaml.Node, *yaml.Node] {
+	n, ok := p.expect(n, yaml.MappingNode, path, want)
+	return func(yield func(*yaml.Node, *yaml.Node) bool) {
+		for i := 0; ok && i+1 < len(n.Content); i += 2 {
+			if !yield(n.Content[i], n.Content[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+// items is the items of the sequence n; when n is not a sequence it is empty, and the error
+// says want at path.
+func (p *parser) items(n *yaml.Node, path, want string) []*yaml.Node {
+	if n, ok := p.expect(n, yaml.SequenceNode, path, want); ok {
+		return n.Content
+	}
+	return nil
 }
 
 func resolve(n *yaml.Node) *yaml.Node {

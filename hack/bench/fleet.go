@@ -31,6 +31,8 @@ var (
 	mcpGVR     = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpservers"}
 	deployGVR  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	ingressGVR = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"}
+	grantGVR   = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpaccessgrants"}
+	cmGVR      = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 )
 
 // gatewayImage is the operator's MCP_GATEWAY_PROXY_IMAGE in both runs.

@@ -113,32 +113,10 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 
 	// The appliers: as many requests in flight as the operator can have (concurrency ×
 	// the nodes of a server), the client's rate limit shared by all.
+	res.Appliers = c.concurrency * len(g.Nodes)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan *unstructured.Unstructured, c.n*len(g.Nodes)+len(want.shared))
-	var applies atomic.Int64
-	var applyErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	res.Appliers = c.concurrency * len(g.Nodes)
-	for range res.Appliers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for obj := range jobs {
-				gvr, _ := meta.UnsafeGuessKindToResource(obj.GroupVersionKind())
-				_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "loom-floor", Force: true})
-				if err != nil {
-					once.Do(func() {
-						applyErr = fmt.Errorf("apply %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
-						cancel()
-					})
-					continue
-				}
-				applies.Add(1)
-			}
-		}()
-	}
+	pool := startAppliers(ctx, cancel, dyn, res.Appliers, c.n*len(g.Nodes)+len(want.shared))
 
 	before, err := snapshot(cp, 0)
 	if err != nil {
@@ -146,7 +124,7 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 	}
 	t.begin()
 	for _, obj := range want.shared {
-		jobs <- obj
+		pool.jobs <- obj
 	}
 	yes := true
 	res.Created, err = createFleet(ctx, userConfig(cp), c.n, c.namespaces, func(inst *unstructured.Unstructured) {
@@ -158,18 +136,17 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 			UID: inst.GetUID(), Controller: &yes, BlockOwnerDeletion: &yes}
 		for _, obj := range want.own[i] {
 			obj.SetOwnerReferences([]metav1.OwnerReference{ref})
-			jobs <- obj
+			pool.jobs <- obj
 		}
 	})
-	close(jobs)
+	applies, applyErr := pool.wait()
 	if err != nil {
 		return nil, err
 	}
-	wg.Wait()
 	if applyErr != nil {
 		return nil, applyErr
 	}
-	res.Applies = int(applies.Load())
+	res.Applies = applies
 	p, waitErr := t.wait(ctx, "floor", c.timeout, func(p progress) bool { return p.objects >= c.n })
 	res.Objects, res.ObjectsCount = p.objectsLast, p.objects
 	after, err := snapshot(cp, 0)
@@ -181,4 +158,45 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 	res.LoadEnd = loadAverage()
 	fmt.Printf("floor: %d/%d ready in %.1fs\n", p.objects, c.n, p.objectsLast.Seconds())
 	return res, nil
+}
+
+// appliers server-side apply the objects sent on jobs, with n goroutines sharing one
+// client; the first failed apply cancels the run.
+type appliers struct {
+	jobs    chan *unstructured.Unstructured
+	wg      sync.WaitGroup
+	applies atomic.Int64
+	once    sync.Once
+	err     error
+}
+
+func startAppliers(ctx context.Context, cancel context.CancelFunc, dyn dynamic.Interface, n, buffer int) *appliers {
+	a := &appliers{jobs: make(chan *unstructured.Unstructured, buffer)}
+	for range n {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for obj := range a.jobs {
+				gvr, _ := meta.UnsafeGuessKindToResource(obj.GroupVersionKind())
+				_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "loom-floor", Force: true})
+				if err != nil {
+					a.once.Do(func() {
+						a.err = fmt.Errorf("apply %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+						cancel()
+					})
+					continue
+				}
+				a.applies.Add(1)
+			}
+		}()
+	}
+	return a
+}
+
+// wait closes jobs, waits for the appliers, and returns how many applies succeeded and
+// the first error.
+func (a *appliers) wait() (int, error) {
+	close(a.jobs)
+	a.wg.Wait()
+	return int(a.applies.Load()), a.err
 }

@@ -9,7 +9,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -20,11 +19,6 @@ import (
 // With -grants K, every MCPServer of the fleet gets K MCPAccessGrants, created right after
 // the servers (so the time to all Ready includes them), and after the idle window one grant
 // of a server with a gateway changes: the run records what that change cost.
-
-var (
-	grantGVR = schema.GroupVersionResource{Group: "mcpruntime.org", Version: "v1alpha1", Resource: "mcpaccessgrants"}
-	cmGVR    = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
-)
 
 // grantChange is what one grant change cost: the operator's reconciles (from its metrics)
 // and requests (from the audit log) from the patch until 2 s after the policy held it.

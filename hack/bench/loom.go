@@ -105,18 +105,34 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 	}
 	fmt.Printf("loom: operator ready (pid %d, %.2f CPU s to start; log %s)\n", op.pid(), res.CPUStartup, op.log)
 
-	// Converge: create the fleet, wait until every server is Ready.
-	before, err := snapshot(cp, op.pid())
+	begin, waitErr, err := converge(ctx, c, cp, op, t, res)
 	if err != nil {
 		return nil, err
 	}
-	begin := t.begin()
-	if res.Created, err = createFleet(ctx, userConfig(cp), c.n, c.namespaces, nil); err != nil {
+	idleStart, err := idle(ctx, c, op, res, waitErr == nil)
+	if err != nil {
 		return nil, err
+	}
+	if err := finish(ctx, c, cp, op, res, begin, idleStart, waitErr == nil); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// converge creates the fleet (and its grants) and waits until every server is Ready,
+// recording the times, the processes' CPU and the operator's reconciles in res.
+func converge(ctx context.Context, c config, cp *controlplane.ControlPlane, op *operator, t *tracker, res *result) (begin time.Time, waitErr, err error) {
+	before, err := snapshot(cp, op.pid())
+	if err != nil {
+		return begin, nil, err
+	}
+	begin = t.begin()
+	if res.Created, err = createFleet(ctx, userConfig(cp), c.n, c.namespaces, nil); err != nil {
+		return begin, nil, err
 	}
 	if c.grants > 0 {
 		if res.GrantsCreated, err = createGrants(ctx, userConfig(cp), c.n, c.namespaces, c.grants); err != nil {
-			return nil, err
+			return begin, nil, err
 		}
 	}
 	p, waitErr := t.wait(ctx, "loom", c.timeout, func(p progress) bool { return p.servers >= c.n })
@@ -124,68 +140,80 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 	res.Objects, res.ObjectsCount = p.objectsLast, p.objects
 	after, err := snapshot(cp, op.pid())
 	if err != nil {
-		return nil, err
+		return begin, nil, err
 	}
 	res.Usage = after.minus(before)
 	res.CPUConverging = res.Usage.Operator
 	if res.Reconciling, err = op.scrape(); err != nil {
-		return nil, err
+		return begin, nil, err
 	}
 	if waitErr != nil {
 		res.Err = waitErr
 	}
 	fmt.Printf("loom: %d/%d Ready in %.1fs (objects ready at %.1fs)\n", p.servers, c.n, p.serversLast.Seconds(), p.objectsLast.Seconds())
+	return begin, waitErr, nil
+}
 
+// idle waits c.idle with nothing changing (when the fleet converged), recording the
+// operator's CPU in res; the requests of that window are counted from the audit log later.
+func idle(ctx context.Context, c config, op *operator, res *result, converged bool) (idleStart time.Time, err error) {
 	// Idle: nothing changes; count what the operator still asks for. The last status writes
 	// and their Events settle first.
 	time.Sleep(2 * time.Second)
-	idleStart := time.Now()
+	idleStart = time.Now()
 	cpuIdleStart, err := cpuSeconds(op.pid())
 	if err != nil {
-		return nil, err
+		return idleStart, err
 	}
-	if waitErr == nil {
+	if converged {
 		fmt.Printf("loom: idle window of %s\n", c.idle)
 		select {
 		case <-time.After(c.idle):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return idleStart, ctx.Err()
 		}
 		res.IdleWindow = time.Since(idleStart)
 	}
 	end, err := cpuSeconds(op.pid())
 	if err != nil {
-		return nil, err
+		return idleStart, err
 	}
 	res.CPUIdle, res.CPUTotal = end-cpuIdleStart, end
-	if c.grants > 0 && waitErr == nil {
+	return idleStart, nil
+}
+
+// finish records what one grant change cost, loom diff over the fleet (-mode diff), the
+// operator's memory, and its requests while converging and in the idle window.
+func finish(ctx context.Context, c config, cp *controlplane.ControlPlane, op *operator, res *result, begin, idleStart time.Time, converged bool) error {
+	var err error
+	if c.grants > 0 && converged {
 		if res.GrantChange, err = changeGrant(ctx, cp, op, userConfig(cp), c.namespaces); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if c.mode == "diff" && waitErr == nil {
+	if c.mode == "diff" && converged {
 		if res.Diff, err = measureDiff(ctx, c, cp); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if res.PeakRSS, err = peakRSS(op.pid()); err != nil {
-		return nil, err
+		return err
 	}
 	status := fmt.Sprintf("/proc/%d/status", op.pid())
 	if res.EndAnon, err = statusKB(status, "RssAnon:"); err != nil {
-		return nil, err
+		return err
 	}
 	if res.EndFile, err = statusKB(status, "RssFile:"); err != nil {
-		return nil, err
+		return err
 	}
 	res.LoadEnd = loadAverage()
 
 	reqs, err := cp.Audit.Requests(begin)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if res.Latency, err = auditLatencies(cp.Audit.Path, begin, idleStart); err != nil {
-		return nil, err
+		return err
 	}
 	res.Converging, res.Idle = map[string]int{}, map[string]int{}
 	for _, r := range reqs {
@@ -196,7 +224,7 @@ func runLoom(ctx context.Context, c config, g *graph.Graph) (res *result, err er
 			res.Idle[r.Key()]++
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // operator is `loom operator` running as a child process, as the operator user.

@@ -172,33 +172,49 @@ func (r *report) microMarkdown() string {
 
 func (r *report) runMarkdown() string {
 	var b strings.Builder
+	r.writeRunHeader(&b)
+	r.writeFigures(&b)
+	r.writeRequests(&b)
+	b.WriteString(r.grantsMarkdown())
+	r.writeCPU(&b)
+	return b.String()
+}
+
+// writeRunHeader says what ran: the fleet, the machine, the operator's flags.
+func (r *report) writeRunHeader(b *strings.Builder) {
 	c := r.C
 	loom, floor := r.Loom, r.Floor
 	grants := ""
 	if c.grants > 0 {
 		grants = fmt.Sprintf(" with %d grants each", c.grants)
 	}
-	fmt.Fprintf(&b, "### N = %d%s · %s\n\n", c.n, grants, r.When.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- Machine: %s.\n", r.Machine)
-	fmt.Fprintf(&b, "- Measured: %s.\n", r.Source)
+	fmt.Fprintf(b, "### N = %d%s · %s\n\n", c.n, grants, r.When.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(b, "- Machine: %s.\n", r.Machine)
+	fmt.Fprintf(b, "- Measured: %s.\n", r.Source)
 	for _, run := range []*result{loom, floor} {
 		if run != nil {
-			fmt.Fprintf(&b, "- %s run: load average %.2f before, %.2f after; started %s.\n", run.Mode, run.LoadStart, run.LoadEnd, run.Started.UTC().Format("15:04:05 MST"))
+			fmt.Fprintf(b, "- %s run: load average %.2f before, %.2f after; started %s.\n", run.Mode, run.LoadStart, run.LoadEnd, run.Started.UTC().Format("15:04:05 MST"))
 		}
 	}
 	extra := ""
 	if len(c.operatorArgs) > 0 {
 		extra = " " + strings.Join(c.operatorArgs, " ")
 	}
-	fmt.Fprintf(&b, "- Fleet: %d MCPServers in %d namespaces, shapes in turn: %s. Operator: `--concurrency %d --kube-api-qps %g --kube-api-burst %d%s`; the floor's client has the same QPS and burst, and %d appliers. A fresh control plane for each run.\n",
+	fmt.Fprintf(b, "- Fleet: %d MCPServers in %d namespaces, shapes in turn: %s. Operator: `--concurrency %d --kube-api-qps %g --kube-api-burst %d%s`; the floor's client has the same QPS and burst, and %d appliers. A fresh control plane for each run.\n",
 		c.n, c.namespaces, strings.Join(shapes, ", "), c.concurrency, c.qps, c.burst, extra, get(floor, func(r *result) int { return r.Appliers }))
 	for _, run := range []*result{loom, floor} {
 		if run != nil && run.Err != nil {
-			fmt.Fprintf(&b, "- **The %s run stopped short:** %v\n", run.Mode, run.Err)
+			fmt.Fprintf(b, "- **The %s run stopped short:** %v\n", run.Mode, run.Err)
 		}
 	}
+}
+
+// writeFigures writes the table of figures against their targets.
+func (r *report) writeFigures(b *strings.Builder) {
+	c := r.C
+	loom, floor := r.Loom, r.Floor
 	b.WriteString("\n| figure | loom | floor | target (N = 1000) |\n|---|---:|---:|---|\n")
-	row := func(name, l, f, target string) { fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, l, f, target) }
+	row := func(name, l, f, target string) { fmt.Fprintf(b, "| %s | %s | %s | %s |\n", name, l, f, target) }
 	secs := func(run *result, d time.Duration, count int) string {
 		if run == nil {
 			return "—"
@@ -245,19 +261,24 @@ func (r *report) runMarkdown() string {
 	}
 	row("render of one MCPServer (this fleet, mean)", duration(r.RenderPerServer), "", verdict(r.RenderPerServer <= 50*time.Microsecond, "≤ 50 µs"))
 	if c.n != c.targetsN {
-		fmt.Fprintf(&b, "\nThe targets are for N = %d; at N = %d they are shown for orientation.\n", c.targetsN, c.n)
+		fmt.Fprintf(b, "\nThe targets are for N = %d; at N = %d they are shown for orientation.\n", c.targetsN, c.n)
 	}
+}
 
+// writeRequests writes what the operator did while converging and in the idle window.
+func (r *report) writeRequests(b *strings.Builder) {
+	c := r.C
+	loom := r.Loom
 	if loom != nil && loom.EndAnon > 0 {
-		fmt.Fprintf(&b, "\nThe operator's RSS at the end of the run: %.1f MiB anonymous (Go heap, stacks) + %.1f MiB file-backed (pages of the loom binary).\n",
+		fmt.Fprintf(b, "\nThe operator's RSS at the end of the run: %.1f MiB anonymous (Go heap, stacks) + %.1f MiB file-backed (pages of the loom binary).\n",
 			float64(loom.EndAnon)/(1<<20), float64(loom.EndFile)/(1<<20))
 	}
 	if st := get(loom, func(r *result) reconcileStats { return r.Reconciling }); st.Reconciles > 0 {
-		fmt.Fprintf(&b, "\nloom's controller while converging (its metrics): %d reconciles, %.2f per MCPServer (%d work-queue adds); a reconcile took %.0f ms on average and waited %.0f ms in the queue before it.\n",
+		fmt.Fprintf(b, "\nloom's controller while converging (its metrics): %d reconciles, %.2f per MCPServer (%d work-queue adds); a reconcile took %.0f ms on average and waited %.0f ms in the queue before it.\n",
 			st.Reconciles, float64(st.Reconciles)/float64(c.n), st.Adds, 1000*st.ReconcileSeconds/float64(st.Reconciles), 1000*st.QueueSeconds/float64(max(st.QueueCount, 1)))
 	}
 	if loom != nil && loom.Converging != nil {
-		fmt.Fprintf(&b, "\nloom operator's requests while converging (from the first create to the idle window), by verb and resource: %s.\n", counts(loom.Converging))
+		fmt.Fprintf(b, "\nloom operator's requests while converging (from the first create to the idle window), by verb and resource: %s.\n", counts(loom.Converging))
 		if len(loom.Latency) > 0 {
 			keys := make([]string, 0, len(loom.Latency))
 			for k := range loom.Latency {
@@ -269,13 +290,17 @@ func (r *report) runMarkdown() string {
 				l := loom.Latency[k]
 				parts[i] = fmt.Sprintf("`%s` %s (p99 %s)", k, duration(l.Mean), duration(l.P99))
 			}
-			fmt.Fprintf(&b, "\nkube-apiserver's mean time to answer them (audit log, receipt to response): %s.\n", strings.Join(parts, " · "))
+			fmt.Fprintf(b, "\nkube-apiserver's mean time to answer them (audit log, receipt to response): %s.\n", strings.Join(parts, " · "))
 		}
 		if loom.IdleWindow > 0 {
-			fmt.Fprintf(&b, "\nIn the idle window (%.0f s): %s.\n", loom.IdleWindow.Seconds(), counts(loom.Idle))
+			fmt.Fprintf(b, "\nIn the idle window (%.0f s): %s.\n", loom.IdleWindow.Seconds(), counts(loom.Idle))
 		}
 	}
-	b.WriteString(r.grantsMarkdown())
+}
+
+// writeCPU writes the CPU each process took while the fleet converged.
+func (r *report) writeCPU(b *strings.Builder) {
+	loom, floor := r.Loom, r.Floor
 	b.WriteString("\nCPU seconds while the fleet converged (first create until done), by process:\n\n")
 	b.WriteString("| process | loom run | floor run |\n|---|---:|---:|\n")
 	names := []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok"}
@@ -287,13 +312,12 @@ func (r *report) runMarkdown() string {
 	}
 	for _, name := range names {
 		row2 := func(u usage) float64 { return u.Components[name] }
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, cpu(loom, row2), cpu(floor, row2))
+		fmt.Fprintf(b, "| %s | %s | %s |\n", name, cpu(loom, row2), cpu(floor, row2))
 	}
-	fmt.Fprintf(&b, "| loom operator | %s | — |\n", cpu(loom, func(u usage) float64 { return u.Operator }))
-	fmt.Fprintf(&b, "| hack/bench (creates, watches; the floor's applies) | %s | %s |\n", cpu(loom, func(u usage) float64 { return u.Self }), cpu(floor, func(u usage) float64 { return u.Self }))
-	fmt.Fprintf(&b, "| other processes on the machine | %s | %s |\n", cpu(loom, usage.Others), cpu(floor, usage.Others))
-	fmt.Fprintf(&b, "| machine busy / available | %s | %s |\n", busy(loom), busy(floor))
-	return b.String()
+	fmt.Fprintf(b, "| loom operator | %s | — |\n", cpu(loom, func(u usage) float64 { return u.Operator }))
+	fmt.Fprintf(b, "| hack/bench (creates, watches; the floor's applies) | %s | %s |\n", cpu(loom, func(u usage) float64 { return u.Self }), cpu(floor, func(u usage) float64 { return u.Self }))
+	fmt.Fprintf(b, "| other processes on the machine | %s | %s |\n", cpu(loom, usage.Others), cpu(floor, usage.Others))
+	fmt.Fprintf(b, "| machine busy / available | %s | %s |\n", busy(loom), busy(floor))
 }
 
 func get[T any](r *result, f func(*result) T) T {
