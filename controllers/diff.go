@@ -173,6 +173,9 @@ func Diff(ctx context.Context, cfg *rest.Config, g *graph.Graph, opts DiffOption
 	if err != nil {
 		return nil, err
 	}
+	if err := x.findServed(); err != nil {
+		return nil, err
+	}
 	if x.inv, err = x.inventory(ctx); err != nil {
 		return nil, err
 	}
@@ -217,6 +220,10 @@ type differ struct {
 	r     *reconciler
 	inv   *inventory
 	reads *readData
+	// served says which kinds the graph renders or reads the API server serves: a kind
+	// whose CRD is not installed (cert-manager's, Traefik's) has no objects to list, and
+	// an object of it cannot be applied.
+	served map[schema.GroupVersionKind]bool
 }
 
 func newDiffer(cfg *rest.Config, g *graph.Graph, opts DiffOptions) (*differ, error) {
@@ -286,6 +293,34 @@ func (x *differ) list(ctx context.Context, gvk schema.GroupVersionKind, ns, sele
 	}
 }
 
+// findServed asks the REST mapper which of the graph's kinds the API server serves.
+func (x *differ) findServed() error {
+	x.served = map[schema.GroupVersionKind]bool{}
+	var kinds []schema.GroupVersionKind
+	for _, n := range x.g.Nodes {
+		kinds = append(kinds, n.Kind.GVK)
+	}
+	for _, rd := range x.g.Reads {
+		kinds = append(kinds, rd.Kind.GVK)
+	}
+	for _, gvk := range kinds {
+		_, err := x.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case err == nil:
+			x.served[gvk] = true
+		case !meta.IsNoMatchError(err):
+			return fmt.Errorf("%s: %w", gvk, err)
+		}
+	}
+	return nil
+}
+
+// notServed is the refusal of an object of a kind the API server does not serve.
+func notServed(node string, gvk schema.GroupVersionKind) string {
+	gvr, _ := meta.UnsafeGuessKindToResource(gvk)
+	return fmt.Sprintf("resource %s: kind %s (%s) is not served by the API server; install its CRD (%s)", node, gvk.Kind, gvk.GroupVersion(), gvr.GroupResource())
+}
+
 // instances lists the instances to diff, by namespace then name; deleted ones are left
 // out, as the reconciler leaves them alone.
 func (x *differ) instances(ctx context.Context) ([]*unstructured.Unstructured, error) {
@@ -334,6 +369,9 @@ func (x *differ) inventory(ctx context.Context) (*inventory, error) {
 	inv := &inventory{byOwner: map[types.UID][]*unstructured.Unstructured{}, shared: map[sharedKey]*unstructured.Unstructured{}}
 	r := &reconciler{graph: x.g}
 	for _, gvk := range r.childKinds() {
+		if !x.served[gvk] {
+			continue // no CRD, no object
+		}
 		objs, err := x.list(ctx, gvk, x.opts.Namespace, applied.LabelGraph+"="+x.g.Name)
 		if err != nil {
 			return nil, err

@@ -151,6 +151,10 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 		return ObjectDiff{Node: n.ID, Action: DiffRefused, Error: err.Error()}, nil, nil
 	}
 	od := ObjectDiff{Node: n.ID, Kind: desired.GetKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
+	if !x.served[node.Kind.GVK] {
+		od.Action, od.Error = DiffRefused, notServed(n.ID, node.Kind.GVK)
+		return od, nil, nil
+	}
 	if live != nil && live.GetName() != desired.GetName() {
 		live = nil // the template's name changed: the old object is pruned
 	}

@@ -30,6 +30,9 @@ func (x *differ) readAll(ctx context.Context) (*readData, error) {
 		byKey: map[string]map[string][]any{}, all: map[string][]any{}}
 	lists := map[string][]*unstructured.Unstructured{} // a list serves every read that asks the same
 	for _, rd := range x.g.Reads {
+		if !x.served[rd.Kind.GVK] {
+			continue // no CRD: a read by name finds nothing, a collection is empty
+		}
 		ns := ""
 		switch {
 		case !rd.Kind.Namespaced || rd.Namespace == parse.AllNamespaces:

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/loom-mcp/loom/controllers"
+	"github.com/loom-mcp/loom/engine/graph"
+	engineschema "github.com/loom-mcp/loom/engine/schema"
 )
 
 // TestDiffActions: a graph that adds two nodes, changes one, removes one, and renders one
@@ -191,4 +194,54 @@ func TestDiffActions(t *testing.T) {
 	}
 	assert.Contains(t, paths, ".data.text")
 	assert.Contains(t, paths, ".metadata.labels")
+
+	// A node of a kind the API server does not serve (its CRD not installed): refused,
+	// naming the CRD; the diff goes on.
+	report, err = controllers.Diff(ctx, cp.OperatorConfig(), loadGraphWithWidget(t), controllers.DiffOptions{Namespace: ns, Name: "api"})
+	require.NoError(t, err)
+	require.NoError(t, report.Instances[0].Err)
+	require.Len(t, report.Instances[0].Objects, 1, "%+v", report.Instances[0].Objects)
+	assert.Equal(t, controllers.ObjectDiff{Node: "widget", Action: controllers.DiffRefused, Kind: "Widget", Namespace: ns, Name: "api-widget",
+		Error: "resource widget: kind Widget (example.loom.dev/v1) is not served by the API server; install its CRD (widgets.example.loom.dev)"},
+		report.Instances[0].Objects[0])
+}
+
+// widgetCRD types a kind no test installs.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.loom.dev}
+spec:
+  group: example.loom.dev
+  names: {kind: Widget, listKind: WidgetList, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+`
+
+// loadGraphWithWidget is the test graph with the extra nodes and a Widget, typed by the App
+// and Widget CRDs.
+func loadGraphWithWidget(t *testing.T) *graph.Graph {
+	t.Helper()
+	data, err := os.ReadFile("testdata/graph.yaml")
+	require.NoError(t, err)
+	widget := "  - id: widget\n    template:\n      apiVersion: example.loom.dev/v1\n      kind: Widget\n      metadata: {name: \"${schema.metadata.name}-widget\"}\n      spec: {size: 3}\n"
+	src := strings.Replace(string(data), "  - id: service\n", extraNodes[:len(extraNodes)-len("  - id: service\n")]+widget+"  - id: service\n", 1)
+	s, err := engineschema.Builtin()
+	require.NoError(t, err)
+	app, err := os.ReadFile("../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	_, err = s.AddCRD(app, "crd.yaml")
+	require.NoError(t, err)
+	_, err = s.AddCRD([]byte(widgetCRD), "widget.yaml")
+	require.NoError(t, err)
+	g, err := graph.Load("graph.yaml", []byte(src), graph.WithSchemas(s))
+	require.NoError(t, err)
+	return g
 }

@@ -47,7 +47,9 @@ func TestDiff(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
 	admin := fastAdmin(t, cp)
-	for _, f := range crd.All() {
+	third, err := templates.ThirdPartyCRDs() // the mTLS kinds the graph renders
+	require.NoError(t, err)
+	for _, f := range append(crd.All(), third...) {
 		require.NoError(t, cp.InstallCRD(ctx, f.Data))
 	}
 	const ns = "fleet"
@@ -106,7 +108,7 @@ func TestDiff(t *testing.T) {
 		"                initialDelaySeconds: 5\n                periodSeconds: 10\n",
 		"                initialDelaySeconds: 5\n                periodSeconds: 15\n", 1))
 	withGraph := append(append([]string{}, base...), "--graph", changed)
-	for _, f := range crd.All() {
+	for _, f := range append(crd.All(), third...) {
 		withGraph = append(withGraph, "--crd", filepath.Join("../..", f.Name))
 	}
 	begin = time.Now()

@@ -61,7 +61,11 @@ func measureDiff(ctx context.Context, c config, cp *controlplane.ControlPlane) (
 	}
 	base := []string{"diff", "--kubeconfig", cp.OperatorKubeconfig, "--set", "gatewayProxyImage=" + gatewayImage}
 	withGraph := append(append([]string{}, base...), "--graph", changed)
-	for _, f := range crd.All() {
+	third, err := templates.ThirdPartyCRDs()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range append(crd.All(), third...) {
 		withGraph = append(withGraph, "--crd", f.Name)
 	}
 	var runs []diffRun
