@@ -183,29 +183,40 @@ func Diff(ctx context.Context, cfg *rest.Config, g *graph.Graph, opts DiffOption
 		return nil, err
 	}
 
-	report := &DiffReport{Kind: g.Instance.GVK.Kind, Instances: make([]InstanceDiff, len(insts))}
+	report := &DiffReport{Kind: g.Instance.GVK.Kind, Instances: x.each(ctx, insts)}
+	dedupeShared(g, report)
+	return report, ctx.Err()
+}
+
+// each diffs insts, x.opts.Concurrency at a time; the results are in insts' order.
+func (x *differ) each(ctx context.Context, insts []*unstructured.Unstructured) []InstanceDiff {
+	out := make([]InstanceDiff, len(insts))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	var done atomic.Int64
-	for range max(opts.Concurrency, 1) {
+	for range x.opts.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				report.Instances[i] = x.instance(ctx, insts[i])
-				if n := done.Add(1); opts.Progress != nil {
-					opts.Progress(int(n), len(insts))
+				out[i] = x.instance(ctx, insts[i])
+				if n := done.Add(1); x.opts.Progress != nil {
+					x.opts.Progress(int(n), len(insts))
 				}
 			}
 		}()
 	}
+feed:
 	for i := range insts {
-		jobs <- i
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(jobs)
 	wg.Wait()
-	dedupeShared(g, report)
-	return report, ctx.Err()
+	return out
 }
 
 // differ holds what every instance's diff shares: clients, and what was listed once for
