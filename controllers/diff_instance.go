@@ -88,6 +88,13 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 		if res.Invalid || failed(res) || round > len(x.g.Nodes) {
 			return nil
 		}
+		if unserved := x.unserved(p.inst, res); len(unserved) > 0 {
+			for _, od := range unserved {
+				p.out.Objects = append(p.out.Objects, od)
+				p.errs = append(p.errs, od.Error)
+			}
+			return nil // the reconciler applies nothing until the kinds are served
+		}
 		var batch []render.Node
 		waiting := false
 		for _, n := range res.Nodes {
@@ -129,6 +136,22 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 	}
 }
 
+// unserved refuses every node of res that is not skipped and whose kind the API server
+// does not serve: the reconciler then applies and prunes nothing for the instance.
+func (x *differ) unserved(inst *unstructured.Unstructured, res *render.Result) []ObjectDiff {
+	var out []ObjectDiff
+	for _, n := range res.Nodes {
+		node, ok := x.g.Node(n.ID)
+		if !ok || n.State == render.Skipped || x.served[node.Kind.GVK] {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(n.Object, "metadata", "name")
+		out = append(out, ObjectDiff{Node: n.ID, Action: DiffRefused, Kind: node.Kind.GVK.Kind, Namespace: inst.GetNamespace(),
+			Name: name, Error: notServed(n.ID, node.Kind.GVK)})
+	}
+	return out
+}
+
 // notes records the nodes that render nothing and why, and the errors no node shows.
 func (p *instancePass) notes() {
 	for _, n := range p.res.Nodes {
@@ -151,10 +174,6 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 		return ObjectDiff{Node: n.ID, Action: DiffRefused, Error: err.Error()}, nil, nil
 	}
 	od := ObjectDiff{Node: n.ID, Kind: desired.GetKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
-	if !x.served[node.Kind.GVK] {
-		od.Action, od.Error = DiffRefused, notServed(n.ID, node.Kind.GVK)
-		return od, nil, nil
-	}
 	if live != nil && live.GetName() != desired.GetName() {
 		live = nil // the template's name changed: the old object is pruned
 	}

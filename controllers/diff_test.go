@@ -196,7 +196,7 @@ func TestDiffActions(t *testing.T) {
 	assert.Contains(t, paths, ".metadata.labels")
 
 	// A node of a kind the API server does not serve (its CRD not installed): refused,
-	// naming the CRD; the diff goes on.
+	// naming the CRD, and nothing else of the instance is applied; the diff goes on.
 	report, err = controllers.Diff(ctx, cp.OperatorConfig(), loadGraphWithWidget(t), controllers.DiffOptions{Namespace: ns, Name: "api"})
 	require.NoError(t, err)
 	require.NoError(t, report.Instances[0].Err)
