@@ -39,3 +39,12 @@ func newRootCmd() *cobra.Command {
 	)
 	return root
 }
+
+// exitError makes the loom binary exit with Code (not 1) after printing Err.
+type exitError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitError) Error() string { return e.Err.Error() }
+func (e *exitError) Unwrap() error { return e.Err }

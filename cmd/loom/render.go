@@ -50,12 +50,15 @@ prints the objects as the templates make them.
 
 Nodes that were skipped, are waiting for data, or failed are listed as comments first
 (with -o json, on standard error), then the errors no node shows. With --status, the status
-the graph computes follows the objects. -o json prints one v1 List of every object.
+the graph computes follows the objects, checked against the instance's CRD. -o json prints
+one v1 List of every object.
 Files are read as ` + "`loom test`" + ` reads them (at most 3 MiB each); a render stops after
 5 seconds.
 
 Exit status: 0 when every node of every instance rendered or was skipped; 1 when a node is
-in Error or waiting for data, an instance fails a check of the graph, or on any other error;
+in Error or waiting for data, an instance fails a check of the graph, an object as loom
+applies it would be refused (its labels carry the graph's and the instance's names), or on
+any other error;
 2 when the API server would refuse an instance.`,
 		Example: `  loom render -f examples/gateway.yaml
   kubectl get mcpserver payments -o yaml | loom render -f - -o json
@@ -81,15 +84,6 @@ in Error or waiting for data, an instance fails a check of the graph, or on any 
 	_ = cmd.MarkFlagRequired("instance")
 	return cmd
 }
-
-// exitError makes the loom binary exit with Code after printing Err.
-type exitError struct {
-	Code int
-	Err  error
-}
-
-func (e *exitError) Error() string { return e.Err.Error() }
-func (e *exitError) Unwrap() error { return e.Err }
 
 // errRenderIncomplete is render's exit status 1 once the node states are printed.
 var errRenderIncomplete = errors.New("not every node rendered: see the nodes listed above (# <id>: <state>)")
@@ -172,6 +166,30 @@ type rendered struct {
 	res     *render.Result
 	objects []map[string]any
 	status  map[string]any // with --status
+	// refused: objects the API server would refuse once loom's labels, annotation and
+	// ownerReference are on them (a label value longer than 63 characters, say), and a
+	// status it would refuse.
+	refused []string
+}
+
+// standInUID stands for the uid of an instance that has none while its objects are
+// checked: an empty uid is refused on purpose (see the command's help).
+const standInUID = "00000000-0000-0000-0000-000000000000"
+
+// admitApplied checks obj, as the operator would apply it, as the API server would.
+func admitApplied(ctx context.Context, g *graph.Graph, obj *unstructured.Unstructured) string {
+	check := obj.DeepCopy()
+	refs := check.GetOwnerReferences()
+	for i := range refs {
+		if refs[i].UID == "" {
+			refs[i].UID = standInUID
+		}
+	}
+	check.SetOwnerReferences(refs)
+	if err := g.Schemas.Admit(ctx, check.Object); err != nil {
+		return fmt.Sprintf("%s %s, as loom applies it: %v", obj.GetKind(), obj.GetName(), err)
+	}
+	return ""
 }
 
 func runRender(ctx context.Context, stdin io.Reader, out, errOut io.Writer, f renderFlags) error {
@@ -224,6 +242,9 @@ func renderOne(ctx context.Context, g *graph.Graph, inst map[string]any, in rend
 		}
 		for _, o := range objs {
 			r.objects = append(r.objects, o.Object)
+			if msg := admitApplied(ctx, g, o); msg != "" {
+				r.refused = append(r.refused, msg)
+			}
 		}
 	}
 	if f.status {
@@ -235,13 +256,16 @@ func renderOne(ctx context.Context, g *graph.Graph, inst map[string]any, in rend
 		if r.status == nil {
 			r.status = map[string]any{}
 		}
+		if err := g.Schemas.AdmitStatus(ctx, inst, r.status); err != nil {
+			r.refused = append(r.refused, "the status: "+err.Error())
+		}
 	}
 	return r, nil
 }
 
 // complete: every node rendered or was skipped, and the render reported no error.
 func (r rendered) complete() bool {
-	if r.res.Invalid || len(r.res.Errors) > 0 {
+	if r.res.Invalid || len(r.res.Errors) > 0 || len(r.refused) > 0 {
 		return false
 	}
 	for _, n := range r.res.Nodes {
@@ -264,7 +288,7 @@ func (r rendered) notes(named bool) []string {
 			out = append(out, fmt.Sprintf("%s: %s (%s)", n.ID, n.State, n.Reason))
 		}
 	}
-	for _, e := range r.res.OtherErrors() {
+	for _, e := range append(r.res.OtherErrors(), r.refused...) {
 		out = append(out, "error: "+e)
 	}
 	return out

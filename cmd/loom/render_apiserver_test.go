@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,13 +58,33 @@ func TestRenderIsWhatTheOperatorApplies(t *testing.T) {
 		_, err = admin.Resource(mcpGVR).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	stop := runOperatorCmd(t, "--kubeconfig", cp.OperatorKubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	// In a process of its own: controller-runtime allows one controller of a name a process,
+	// and other tests of this package run operators in theirs.
+	logPath := filepath.Join(t.TempDir(), "operator.log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	op := exec.Command(os.Args[0], "operator", "--kubeconfig", cp.OperatorKubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+	op.Env = append(os.Environ(), runMainEnv+"=1")
+	op.Stdout, op.Stderr = logFile, logFile
+	require.NoError(t, op.Start())
+	stop := func() {
+		_ = op.Process.Signal(syscall.SIGTERM)
+		_ = op.Wait()
+		_ = logFile.Close()
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			t.Logf("the operator's log, its end:\n%s", data[max(0, len(data)-4000):])
+		}
+	})
 	names := map[string]string{}
 	for ns, file := range servers {
 		names[ns] = serverName(t, file)
 		waitReady(t, admin, ns, names[ns])
 	}
-	require.NoError(t, stop())
+	stop() // nothing writes while the render is compared
 
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cp.AdminConfig())))
 	var stream strings.Builder
@@ -108,8 +129,7 @@ func TestRenderIsWhatTheOperatorApplies(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, dry.GetLabels(), applied.LabelGraph, "the dry run shows the change")
 
-	kubectl, err := filepath.Abs("../../bin/kubectl")
-	require.NoError(t, err)
+	kubectl := binPath(t, "kubectl")
 	if _, err := os.Stat(kubectl); err != nil {
 		t.Logf("no %s: the dry runs above stand for kubectl diff", kubectl)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,4 +204,50 @@ func yamlDocs(t *testing.T, stream string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// loom's labels carry the graph's name: a name too long for a label value makes every object
+// one the API server would refuse as loom applies it, which render reports (exit 1).
+func TestRenderChecksObjectsAsApplied(t *testing.T) {
+	long := strings.Repeat("g", 64)
+	graph := writeFile(t, "graph.yaml", `apiVersion: loom.dev/v1alpha1
+kind: ResourceGraph
+metadata: {name: `+long+`}
+spec:
+  instance: {apiVersion: example.loom.dev/v1, kind: App}
+  resources:
+  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: "${schema.metadata.name}"}
+`)
+	app := "apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: web}\nspec: {image: nginx}\n"
+	out, _, err := loomRender(t, app, "-g", graph, "--crd", "../../testdata/engine/crd.yaml", "-f", "-")
+	require.ErrorIs(t, err, errRenderIncomplete)
+	assert.Contains(t, out, `# error: ConfigMap web, as loom applies it: v1 ConfigMap "web" would be refused by the API server (1):`)
+	assert.Contains(t, out, `metadata.labels: Invalid value: "`+long+`": must be no more than 63 characters`)
+
+	_, _, err = loomRender(t, app, "-g", graph, "--crd", "../../testdata/engine/crd.yaml", "-f", "-", "--plain")
+	require.NoError(t, err, "the templates' own objects are fine")
+}
+
+// The loom binary's exit status: 2 for an instance the API server would refuse, 1 for a
+// render that is not complete, 0 otherwise.
+func TestRenderExitStatus(t *testing.T) {
+	status := func(stdin string, args ...string) int {
+		cmd := exec.Command(os.Args[0], append([]string{"render", "-f", "-"}, args...)...)
+		cmd.Env = append(os.Environ(), runMainEnv+"=1")
+		cmd.Stdin = strings.NewReader(stdin)
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	}
+	assert.Equal(t, 0, status(weather))
+	assert.Equal(t, 2, status(strings.Replace(weather, "{image:", "{port: http, image:", 1)))
+	assert.Equal(t, 1, status(strings.Replace(weather, "{image:", "{replicas: 3, image:", 1), "--set", "maxReplicas=2"))
 }

@@ -90,7 +90,7 @@ func TestRunCase(t *testing.T) {
 		{name: "a golden status the API server would refuse",
 			files:   map[string]string{"expected.yaml": strings.Replace(expected, "phase: Pending}", "phase: Pending, ready: maybe}", 1)},
 			diff:    []string{"status:\n  @@ -1,2 +1,2 @@ status.ready\n   phase: Pending\n  -ready: maybe\n  +ready: false\n"},
-			refused: []string{"expected.yaml status: the API server would refuse it:\n  status.ready: Invalid value: \"string\": status.ready in body must be of type boolean: \"string\""}},
+			refused: []string{"expected.yaml status: example.loom.dev/v1 App \"web\" would be refused by the API server (1):\n  status.ready: Invalid value: \"string\": status.ready in body must be of type boolean: \"string\""}},
 		{name: "an expected error that comes", files: map[string]string{"expected-error.txt": "config domain:\nexpected a string\n", "config.yaml": "domain: 7\n"}},
 		{name: "an expected error from a node", files: map[string]string{"expected-error.txt": "deployment: Error: \nno such key: name\n", "observed/settings.yaml": "metadata: {namespace: default}\n"}},
 		{name: "an expected error that does not come", files: map[string]string{"expected-error.txt": "boom\n"},

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/loom-mcp/loom/engine/input"
 )
@@ -117,22 +116,10 @@ func (s *Suite) statusRefused(ctx context.Context, inst, status map[string]any) 
 	if inst == nil || len(status) == 0 {
 		return ""
 	}
-	obj := runtime.DeepCopyJSON(inst)
-	obj["status"] = runtime.DeepCopyJSONValue(status)
-	err := s.Graph.Schemas.Admit(ctx, obj)
-	if err == nil {
-		return ""
+	if err := s.Graph.Schemas.AdmitStatus(ctx, inst, status); err != nil {
+		return err.Error()
 	}
-	var out []string
-	for _, fe := range err.Errs {
-		if fe.Field == "status" || strings.HasPrefix(fe.Field, "status.") || strings.HasPrefix(fe.Field, "status[") {
-			out = append(out, "\n  "+fe.Error())
-		}
-	}
-	if len(out) == 0 {
-		return ""
-	}
-	return "the API server would refuse it:" + strings.Join(out, "")
+	return ""
 }
 
 // objectName is how a failure names an object: "Deployment web".

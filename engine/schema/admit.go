@@ -57,6 +57,29 @@ func (s *Set) Admit(ctx context.Context, obj map[string]any) *AdmissionError {
 	return out
 }
 
+// AdmitStatus checks status as the API server checks a write of instance's status
+// subresource: instance (admitted already) with status in place, keeping the violations in
+// status. nil when it would take it.
+func (s *Set) AdmitStatus(ctx context.Context, instance, status map[string]any) *AdmissionError {
+	obj := runtime.DeepCopyJSON(instance)
+	obj["status"] = runtime.DeepCopyJSONValue(status)
+	err := s.Admit(ctx, obj)
+	if err == nil {
+		return nil
+	}
+	var kept fielderr.ErrorList
+	for _, fe := range err.Errs {
+		if fe.Field == "status" || strings.HasPrefix(fe.Field, "status.") || strings.HasPrefix(fe.Field, "status[") {
+			kept = append(kept, fe)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	err.Errs = kept
+	return err
+}
+
 // AdmissionError is Admit's error: every reason the API server would refuse one object.
 type AdmissionError struct {
 	GVK  schema.GroupVersionKind

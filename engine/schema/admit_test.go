@@ -112,3 +112,14 @@ func TestAdmitBuiltin(t *testing.T) {
 		})
 	}
 }
+
+func TestAdmitStatus(t *testing.T) {
+	s := withGadget(t)
+	inst := yamlObject(t, gadget+"spec: {image: i}")
+	assert.Nil(t, s.AdmitStatus(context.Background(), inst, map[string]any{"phase": "Ready", "url": "https://x"}))
+	err := s.AdmitStatus(context.Background(), inst, map[string]any{"phase": "Done", "url": "https://x"})
+	require.NotNil(t, err)
+	require.Len(t, err.Errs, 1, "the violations in status only: %v", err)
+	assert.Equal(t, "status.phase", err.Errs[0].Field)
+	assert.NotContains(t, inst, "status", "the instance is left as it was")
+}
