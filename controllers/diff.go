@@ -326,12 +326,6 @@ func (x *differ) findServed() error {
 	return nil
 }
 
-// notServed is the refusal of an object of a kind the API server does not serve.
-func notServed(node string, gvk schema.GroupVersionKind) string {
-	gvr, _ := meta.UnsafeGuessKindToResource(gvk)
-	return fmt.Sprintf("resource %s: kind %s (%s) is not served by the API server; install its CRD (%s)", node, gvk.Kind, gvk.GroupVersion(), gvr.GroupResource())
-}
-
 // instances lists the instances to diff, by namespace then name; deleted ones are left
 // out, as the reconciler leaves them alone.
 func (x *differ) instances(ctx context.Context) ([]*unstructured.Unstructured, error) {

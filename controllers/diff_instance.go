@@ -88,11 +88,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 		if res.Invalid || failed(res) || round > len(x.g.Nodes) {
 			return nil
 		}
-		if unserved := x.unserved(p.inst, res); len(unserved) > 0 {
-			for _, od := range unserved {
-				p.out.Objects = append(p.out.Objects, od)
-				p.errs = append(p.errs, od.Error)
-			}
+		if x.unserved(p, res) {
 			return nil // the reconciler applies nothing until the kinds are served
 		}
 		var batch []render.Node
@@ -137,19 +133,31 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 }
 
 // unserved refuses every node of res that is not skipped and whose kind the API server
-// does not serve: the reconciler then applies and prunes nothing for the instance.
-func (x *differ) unserved(inst *unstructured.Unstructured, res *render.Result) []ObjectDiff {
-	var out []ObjectDiff
+// does not serve, with the reconciler's error (kinds.go), and records the same error for
+// such reads: the reconciler then applies and prunes nothing for the instance.
+func (x *differ) unserved(p *instancePass, res *render.Result) bool {
+	found := false
 	for _, n := range res.Nodes {
 		node, ok := x.g.Node(n.ID)
 		if !ok || n.State == render.Skipped || x.served[node.Kind.GVK] {
 			continue
 		}
+		found = true
+		msg := (&unservedError{id: n.ID, kind: node.Kind}).Error()
 		name, _, _ := unstructured.NestedString(n.Object, "metadata", "name")
-		out = append(out, ObjectDiff{Node: n.ID, Action: DiffRefused, Kind: node.Kind.GVK.Kind, Namespace: inst.GetNamespace(),
-			Name: name, Error: notServed(n.ID, node.Kind.GVK)})
+		p.out.Objects = append(p.out.Objects, ObjectDiff{Node: n.ID, Action: DiffRefused, Kind: node.Kind.GVK.Kind,
+			Namespace: p.inst.GetNamespace(), Name: name, Error: msg})
+		p.errs = append(p.errs, msg)
 	}
-	return out
+	for _, rd := range x.g.Reads {
+		if st, ok := res.Reads[rd.ID]; ok && st != render.Skipped && !x.served[rd.Kind.GVK] {
+			found = true
+			msg := (&unservedError{id: rd.ID, kind: rd.Kind}).Error()
+			p.out.Notes = append(p.out.Notes, msg)
+			p.errs = append(p.errs, msg)
+		}
+	}
+	return found
 }
 
 // notes records the nodes that render nothing and why, and the errors no node shows.

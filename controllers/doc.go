@@ -6,7 +6,8 @@
 // It is generic. It takes a compiled graph (engine/graph) and serves the graph's instance
 // kind, whatever it is; MCPServer is only the default graph that cmd/ wires in. It reads
 // from informer caches restricted to loom's own objects and to what the graph reads
-// (reads.go), and, with WatchNamespaces, to a list of namespaces; applies through
+// (reads.go), and, with WatchNamespaces, to a list of namespaces; watches the graph's kinds
+// the API server serves, and the others once they appear (kinds.go); applies through
 // client-go's dynamic client with one field manager, skips applies that would change
 // nothing, writes only objects the instance manages (ownership.go), prunes the objects the
 // graph no longer renders, tells terminal errors from transient ones (retry.go), and leaves

@@ -12,8 +12,8 @@ import (
 	"github.com/loom-mcp/loom/templates"
 )
 
-// Add wires the reconciler of a graph into a manager made with the graph's cache and
-// client options (here restricted to two namespaces). Nothing talks to the cluster's
+// Add wires the reconciler of a graph into a manager made with the graph's cache, client
+// and REST mapper options (here restricted to two namespaces). Nothing talks to the cluster's
 // objects before mgr.Start; until the informers have synced, the returned check (also the
 // manager's "loom" readyz check) fails. It needs a cluster, so it is compiled, not run.
 func ExampleAdd() {
@@ -35,6 +35,8 @@ func ExampleAdd() {
 		Scheme: scheme,
 		Cache:  controllers.WatchNamespaces(opts, []string{"team-a", "team-b"}),
 		Client: controllers.ClientOptions(client.Options{}),
+		// A kind whose CRD is absent stops neither the manager nor other instances.
+		MapperProvider: controllers.MapperProvider(g),
 	})
 	if err != nil {
 		panic(err)

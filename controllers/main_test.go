@@ -116,6 +116,7 @@ func leastPrivilege(t *testing.T) {
 		require.NoError(t, err)
 		ctx := context.Background()
 		rules := append(controllers.Rules(mcpGraph(t)), controllers.Rules(loadGraph(t))...)
+		rules = append(rules, controllers.Rules(optionalGraph(t))...)
 		_, err = cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "loom-test"}, Rules: rules}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
@@ -152,13 +153,39 @@ func runOperator(t *testing.T, g *graph.Graph, config map[string]any) (stop func
 // It watches only the given namespaces, all when none are given.
 func runOperatorWith(t *testing.T, cfg *rest.Config, g *graph.Graph, config map[string]any, namespaces ...string) (stop func()) {
 	t.Helper()
+	return runOperatorAs(t, g, config, operatorRun{cfg: cfg, namespaces: namespaces})
+}
+
+// operatorRun says how runOperatorAs runs the reconciler.
+type operatorRun struct {
+	cfg        *rest.Config // the operator's; cp.OperatorConfig() when nil
+	namespaces []string     // the namespaces it watches; all when empty
+	probeAddr  string       // where it serves /healthz and /readyz; nowhere when empty
+}
+
+// testDiscoveryPeriod is how often the tests' operators ask discovery about kinds not
+// served yet (controllers.Options.DiscoveryPeriod).
+const testDiscoveryPeriod = time.Second
+
+// runOperatorAs runs the reconciler in this process as run says, until stop is called or
+// the test ends.
+func runOperatorAs(t *testing.T, g *graph.Graph, config map[string]any, run operatorRun) (stop func()) {
+	t.Helper()
 	leastPrivilege(t)
+	cfg := run.cfg
+	if cfg == nil {
+		cfg = cp.OperatorConfig()
+	}
+	probeAddr := run.probeAddr
+	if probeAddr == "" {
+		probeAddr = "0"
+	}
 	scheme := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(scheme))
 	base := cache.Options{}
-	if len(namespaces) > 0 {
+	if len(run.namespaces) > 0 {
 		base.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range namespaces {
+		for _, ns := range run.namespaces {
 			base.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
@@ -167,11 +194,12 @@ func runOperatorWith(t *testing.T, cfg *rest.Config, g *graph.Graph, config map[
 		Scheme:                 scheme,
 		Cache:                  controllers.CacheOptions(g, scheme, base),
 		Client:                 controllers.ClientOptions(client.Options{}),
+		MapperProvider:         controllers.MapperProvider(g),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
+		HealthProbeBindAddress: probeAddr,
 	})
 	require.NoError(t, err)
-	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4, Config: config, SkipNameValidation: true})
+	ready, err := controllers.Add(mgr, g, controllers.Options{Concurrency: 4, Config: config, SkipNameValidation: true, DiscoveryPeriod: testDiscoveryPeriod})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -14,7 +14,9 @@ import (
 // Rules are the least privileges the reconciler needs for g: its instance kind (read, and
 // write the status), every kind the graph renders (watch, apply, prune), every other kind
 // it reads (get, list, watch), and Events. Nothing else: the Lease of leader election is
-// granted by a Role in the operator's own namespace (config/rbac/leader_election_role.yaml).
+// granted by a Role in the operator's own namespace (config/rbac/leader_election_role.yaml),
+// and whether a kind is served (a CRD installed after the operator started, kinds.go) is
+// asked of discovery, which every authenticated user may read.
 func Rules(g *graph.Graph) []rbacv1.PolicyRule {
 	return objectRules(g)
 }

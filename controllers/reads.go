@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -17,12 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/loom-mcp/loom/engine/graph"
@@ -148,30 +145,21 @@ func objectGVK(scheme *runtime.Scheme, obj client.Object) schema.GroupVersionKin
 	return gvks[0]
 }
 
-// watch indexes every collection that has an instanceKey and watches each read kind.
-func (w *readWatch) watch(ctx context.Context, mgr manager.Manager, b *builder.Builder, instance schema.GroupVersionKind, reader client.Reader) (*builder.Builder, error) {
-	kinds := readKinds(w.graph)
-	gvks := make([]schema.GroupVersionKind, 0, len(kinds))
-	for gvk := range kinds {
-		gvks = append(gvks, gvk)
-	}
-	sort.Slice(gvks, func(i, j int) bool { return gvks[i].String() < gvks[j].String() })
-	for _, gvk := range gvks {
-		obj := newObject(w.scheme, gvk)
-		for _, rd := range kinds[gvk] {
-			if rd.InstanceKey == nil {
-				continue
-			}
-			if err := mgr.GetFieldIndexer().IndexField(ctx, obj, readIndex(rd.ID), func(o client.Object) []string {
-				keys, _ := w.keys(rd, o)
-				return keys
-			}); err != nil {
-				return nil, fmt.Errorf("indexing %s for read %s: %w", gvk.Kind, rd.ID, err)
-			}
+// index adds the cache index of every collection of one kind that has an instanceKey.
+func (w *readWatch) index(ctx context.Context, indexer client.FieldIndexer, gvk schema.GroupVersionKind, reads []*graph.Read) error {
+	obj := newObject(w.scheme, gvk)
+	for _, rd := range reads {
+		if rd.InstanceKey == nil {
+			continue
 		}
-		b = b.Watches(obj, w.events(gvk, kinds[gvk], instance, reader))
+		if err := indexer.IndexField(ctx, obj, readIndex(rd.ID), func(o client.Object) []string {
+			keys, _ := w.keys(rd, o)
+			return keys
+		}); err != nil {
+			return fmt.Errorf("indexing %s for read %s: %w", gvk.Kind, rd.ID, err)
+		}
 	}
-	return b, nil
+	return nil
 }
 
 // keys evaluates a read's instanceKey on a cached object. An object the expression fails on
@@ -264,8 +252,10 @@ func cutKey(k string) (string, string, bool) {
 
 // observe adds what the instance's reads select, from the cache, to observed: the object of
 // a read by name (when it exists), and a List of a collection's items. It records which
-// names the instance read, for the event mapping.
-func (w *readWatch) observe(ctx context.Context, reader client.Reader, inst *unstructured.Unstructured, config map[string]any, observed map[string]*unstructured.Unstructured) error {
+// names the instance read, for the event mapping. Reads of kinds that are not watched
+// (watched is false: the API server does not serve them) are left out; the reconciler
+// reports them if the render needs them.
+func (w *readWatch) observe(ctx context.Context, reader client.Reader, inst *unstructured.Unstructured, config map[string]any, watched func(schema.GroupVersionKind) bool, observed map[string]*unstructured.Unstructured) error {
 	if len(w.graph.Reads) == 0 {
 		return nil
 	}
@@ -275,6 +265,9 @@ func (w *readWatch) observe(ctx context.Context, reader client.Reader, inst *uns
 	}
 	var named []readTarget
 	for _, rd := range w.graph.Reads {
+		if !watched(rd.Kind.GVK) {
+			continue
+		}
 		if !rd.Collection() {
 			t, ok := targets[rd.ID]
 			if !ok {

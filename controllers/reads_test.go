@@ -171,7 +171,8 @@ func TestGrantsReachThePolicy(t *testing.T) {
 	assertQuiet(t, start, "after a grant for a server that does not exist")
 }
 
-// assertQuiet checks the audit log since start: no write and no GET by the operator.
+// assertQuiet checks the audit log since start: no write and no GET of an object by the
+// operator, and discovery only as often as assertDiscoveryBounded allows.
 func assertQuiet(t *testing.T, start time.Time, when string) map[string]int {
 	t.Helper()
 	counts, err := cp.Audit.Count(start)
@@ -179,20 +180,42 @@ func assertQuiet(t *testing.T, start time.Time, when string) map[string]int {
 	writes, gets := writesAndGets(counts)
 	assert.Empty(t, writes, "writes %s", when)
 	assert.Empty(t, gets, "GETs %s", when)
+	assertDiscoveryBounded(t, counts, time.Since(start))
 	return counts
 }
 
+// writesAndGets are the writes and the GETs of objects among the operator's requests.
+// Discovery's GETs (of a URL path, "get /apis/cert-manager.io/v1") are not among them.
 func writesAndGets(counts map[string]int) (writes, gets []string) {
 	for key, n := range counts {
-		verb, _, _ := strings.Cut(key, " ")
-		switch verb {
-		case "create", "update", "patch", "delete", "deletecollection":
+		verb, resource, _ := strings.Cut(key, " ")
+		switch {
+		case strings.HasPrefix(resource, "/"):
+		case verb == "create", verb == "update", verb == "patch", verb == "delete", verb == "deletecollection":
 			writes = append(writes, fmt.Sprintf("%s ×%d", key, n))
-		case "get":
+		case verb == "get":
 			gets = append(gets, fmt.Sprintf("%s ×%d", key, n))
 		}
 	}
 	return writes, gets
+}
+
+// assertDiscoveryBounded checks the discovery requests among counts, made over window:
+// while kinds of the graph are not served (the default graph's cert-manager and Traefik
+// kinds, when no test installed their CRDs), the operator asks for each of their group
+// versions once a period (testDiscoveryPeriod), and asks nothing else.
+func assertDiscoveryBounded(t *testing.T, counts map[string]int, window time.Duration) {
+	t.Helper()
+	most := int(window/testDiscoveryPeriod) + 1
+	for key, n := range counts {
+		verb, resource, _ := strings.Cut(key, " ")
+		if !strings.HasPrefix(resource, "/") {
+			continue
+		}
+		assert.Equal(t, "get", verb, "discovery: %s", key)
+		assert.True(t, strings.HasPrefix(resource, "/apis/"), "discovery of %s", resource)
+		assert.LessOrEqual(t, n, most, "%s: more than one a period over %s", key, window)
+	}
 }
 
 // TestGrantsAtScale: 200 servers and 1,000 grants (half from another namespace): once every

@@ -35,6 +35,7 @@ type reconciler struct {
 	now      func() time.Time
 	log      logr.Logger
 	reads    *readWatch // reads.go
+	kinds    *kindWatch // kinds.go
 }
 
 // pass is what one reconcile of one instance reads, renders and does. Phase 2 (observe)
@@ -65,6 +66,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	inst := &unstructured.Unstructured{}
 	inst.SetGroupVersionKind(r.graph.Instance.GVK)
 	if err := r.reader.Get(ctx, req.NamespacedName, inst); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.kinds.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if inst.GetDeletionTimestamp() != nil {
@@ -77,7 +81,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	reads := map[string]*unstructured.Unstructured{}
-	if err := r.reads.observe(ctx, r.reader, inst, r.config, reads); err != nil {
+	if err := r.reads.observe(ctx, r.reader, inst, r.config, r.kinds.watched, reads); err != nil {
 		return ctrl.Result{}, err
 	}
 	for id, obj := range reads {
@@ -129,11 +133,14 @@ func (r *reconciler) report(req ctrl.Request, p *pass) {
 }
 
 // observe finds, in the cache, the objects the instance controls and the shared objects of
-// its namespace, by node id.
+// its namespace, by node id. Kinds that are not watched (not served) have no objects.
 func (r *reconciler) observe(ctx context.Context, p *pass) error {
 	ns := p.inst.GetNamespace()
 	p.live = map[string]*unstructured.Unstructured{}
 	for _, gvk := range r.childKinds() {
+		if !r.kinds.watched(gvk) {
+			continue
+		}
 		objs, err := r.list(ctx, gvk, client.InNamespace(ns), client.MatchingFields{indexOwner: string(p.inst.GetUID())})
 		if err != nil {
 			return err
@@ -146,7 +153,7 @@ func (r *reconciler) observe(ctx context.Context, p *pass) error {
 		}
 	}
 	for _, n := range r.graph.Nodes {
-		if !n.Shared {
+		if !n.Shared || !r.kinds.watched(n.Kind.GVK) {
 			continue
 		}
 		objs, err := r.list(ctx, n.Kind.GVK, client.InNamespace(ns), client.MatchingFields{indexShared: n.ID})
@@ -189,7 +196,8 @@ func (r *reconciler) childKinds() []schema.GroupVersionKind {
 // converge renders and applies until no node is left to apply. Nodes that render in the
 // same round are applied concurrently. When any node fails to render, or the instance
 // fails a check, nothing is applied or pruned: invalid input never leaves half an object
-// graph behind.
+// graph behind. The same holds when the render needs a kind the API server does not serve
+// (kinds.go): the objects the instance has stay as they are until the kind appears.
 func (r *reconciler) converge(ctx context.Context, p *pass) {
 	p.res = &render.Result{}
 	for round := 0; ; round++ {
@@ -201,6 +209,11 @@ func (r *reconciler) converge(ctx context.Context, p *pass) {
 		}
 		p.res = res
 		if res.Invalid || failed(res) || round > len(r.graph.Nodes) {
+			return
+		}
+		nn := types.NamespacedName{Namespace: p.inst.GetNamespace(), Name: p.inst.GetName()}
+		if errs := r.kinds.need(r.graph, nn, res); len(errs) > 0 {
+			p.errs = append(p.errs, errs...)
 			return
 		}
 		var batch []render.Node

@@ -14,15 +14,17 @@ import (
 // change (reconcile.TerminalError), instead of backing off forever.
 
 // terminal reports whether err is one that a retry cannot fix: an object loom may not
-// write, fields another server-side applier holds, an immutable field, or an object the
-// API server rejects as invalid.
+// write, fields another server-side applier holds, an immutable field, an object the
+// API server rejects as invalid, or a kind it does not serve (kindWatch enqueues the
+// instance when it does).
 func terminal(err error) bool {
 	var (
-		own  *ownershipError
-		held *heldError
-		imm  *immutableError
+		own      *ownershipError
+		held     *heldError
+		imm      *immutableError
+		unserved *unservedError
 	)
-	return errors.As(err, &own) || errors.As(err, &held) || errors.As(err, &imm) || apierrors.IsInvalid(err)
+	return errors.As(err, &own) || errors.As(err, &held) || errors.As(err, &imm) || errors.As(err, &unserved) || apierrors.IsInvalid(err)
 }
 
 // retry is what Reconcile returns for the errors of a pass: nil for none; the first

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -29,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/loom-mcp/loom/engine/applied"
 	"github.com/loom-mcp/loom/engine/graph"
@@ -43,6 +46,10 @@ type Options struct {
 	Concurrency int
 	// Now is the clock for condition transition times; time.Now when nil.
 	Now func() time.Time
+	// DiscoveryPeriod is how often the API server is asked whether it serves the graph's
+	// kinds it did not serve so far (a CRD not installed yet); DefaultDiscoveryPeriod when
+	// zero.
+	DiscoveryPeriod time.Duration
 	// SkipNameValidation lets one process register the same graph more than once (tests
 	// that start a manager per test); controller-runtime refuses it otherwise.
 	SkipNameValidation bool
@@ -52,7 +59,8 @@ type Options struct {
 // graph's kinds watched only where they carry loom's graph label, built-in kinds cached as
 // typed objects, and managedFields kept only for loom's own apply entry (the rest is dead
 // weight in memory). scheme must be the manager's. The manager must be created with these
-// options; Add cannot change them afterwards.
+// options, and with MapperProvider(g) when a kind of the graph may be absent from the
+// cluster; Add cannot change them afterwards.
 func CacheOptions(g *graph.Graph, scheme *runtime.Scheme, base cache.Options) cache.Options {
 	sel := labels.NewSelector()
 	req, err := labels.NewRequirement(applied.LabelGraph, selection.Equals, []string{g.Name})
@@ -119,7 +127,9 @@ func keepOwnManagedFields(in any) (any, error) {
 var _ toolscache.TransformFunc = keepOwnManagedFields
 
 // Add builds a reconciler for g and registers it, its watches and its readiness check
-// with mgr. mgr must have been created with CacheOptions(g, ...) and ClientOptions(...).
+// with mgr. mgr must have been created with CacheOptions(g, ...), ClientOptions(...) and
+// MapperProvider(g). It asks discovery which of the graph's kinds the API server serves:
+// those are watched from the start, the others once they appear (kinds.go).
 //
 // Lifecycle: nothing runs until mgr.Start(ctx); everything stops when that ctx is done,
 // with no other handle to close. A failure to start or to sync the informers does not
@@ -157,10 +167,21 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		reads:    newReadWatch(g, mgr.GetScheme()),
 	}
 
-	ctx := context.Background()
+	// Which kinds the API server serves decides what is watched now; kindWatch watches
+	// the others once they appear (kinds.go).
+	disc, err := discovery.NewDiscoveryClientForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, err
+	}
+	r.kinds = newKindWatch(g, discoveryOf(mgr.GetRESTMapper()), disc, opts.DiscoveryPeriod, r.log)
+	served, err := r.kinds.discover()
+	if err != nil {
+		return nil, err
+	}
+
 	instance := &unstructured.Unstructured{}
 	instance.SetGroupVersionKind(g.Instance.GVK)
-	b := builder.ControllerManagedBy(mgr).
+	c, err := builder.ControllerManagedBy(mgr).
 		Named(g.Name).
 		// The instance's own status writes come back as updates; only changes to what a
 		// graph can read (spec, through the generation; labels; annotations) call for a
@@ -170,18 +191,20 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 			predicate.LabelChangedPredicate{},
 			predicate.AnnotationChangedPredicate{},
 		))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation})
-	for _, gvk := range r.childKinds() {
-		child := newObject(mgr.GetScheme(), gvk)
-		if err := indexChild(ctx, mgr.GetFieldIndexer(), child); err != nil {
-			return nil, fmt.Errorf("indexing %s: %w", gvk.Kind, err)
-		}
-		b = b.Watches(child, r.childEvents(g.Instance.GVK))
-	}
-	if b, err = r.reads.watch(ctx, mgr, b, g.Instance.GVK, r.reader); err != nil {
+		WatchesRawSource(source.Channel(r.kinds.wake, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrency, 1), SkipNameValidation: &opts.SkipNameValidation}).
+		Build(r)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.Complete(r); err != nil {
+	r.kinds.watch = r.watcher(mgr.GetCache(), c)
+	for _, gvk := range served {
+		if err := r.kinds.watch(context.Background(), gvk); err != nil {
+			return nil, err
+		}
+		r.kinds.markWatched(gvk)
+	}
+	if err := mgr.Add(r.kinds); err != nil {
 		return nil, err
 	}
 
@@ -194,6 +217,45 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		return nil, err
 	}
 	return synced.Check, nil
+}
+
+// watcher returns the function that indexes the cache for one kind of the graph and
+// watches it through c: as a kind the graph renders (an object maps to its instance) and as
+// a kind it reads (reads.go). Add calls it for the kinds served at start, kindWatch for
+// those that appear later; a kind's indexes are added once, even if its watch failed.
+func (r *reconciler) watcher(cache cache.Cache, c controller.Controller) func(context.Context, schema.GroupVersionKind) error {
+	var mu sync.Mutex
+	indexed := map[schema.GroupVersionKind]bool{}
+	rendered := map[schema.GroupVersionKind]bool{}
+	for _, gvk := range r.childKinds() {
+		rendered[gvk] = true
+	}
+	reads := readKinds(r.graph)
+	return func(ctx context.Context, gvk schema.GroupVersionKind) error {
+		mu.Lock()
+		defer mu.Unlock()
+		obj := newObject(r.scheme, gvk)
+		if !indexed[gvk] {
+			if rendered[gvk] {
+				if err := indexChild(ctx, cache, obj); err != nil {
+					return fmt.Errorf("indexing %s: %w", gvk.Kind, err)
+				}
+			}
+			if err := r.reads.index(ctx, cache, gvk, reads[gvk]); err != nil {
+				return err
+			}
+			indexed[gvk] = true
+		}
+		if rendered[gvk] {
+			if err := c.Watch(source.Kind(cache, obj, r.childEvents(r.graph.Instance.GVK))); err != nil {
+				return err
+			}
+		}
+		if len(reads[gvk]) > 0 {
+			return c.Watch(source.Kind(cache, obj, r.reads.events(gvk, reads[gvk], r.graph.Instance.GVK, r.reader)))
+		}
+		return nil
+	}
 }
 
 // indexChild indexes cached objects of child's kind by the UID of their controller
@@ -258,9 +320,10 @@ func (r *reconciler) childEvents(instance schema.GroupVersionKind) handler.Typed
 // syncCheck is the "loom" readyz check, and the runnable behind it. It runs on every
 // replica, leader or not (NeedLeaderElection is false: controller-runtime starts a
 // runnable without it only on the leader, and a standby would never become Ready). It
-// starts the informers of the instance kind and of the graph's kinds (the field indexes
-// made the latter already), so a standby holds a warm cache when it takes over, and
-// reports ready once they have synced.
+// starts the informers of the instance kind and of the graph's kinds the API server
+// serves (the field indexes made the latter already), so a standby holds a warm cache
+// when it takes over, and reports ready once they have synced. A kind that is not served
+// has no informer and is not waited for (kinds.go).
 type syncCheck struct {
 	cache   cache.Cache
 	objects []client.Object

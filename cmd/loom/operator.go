@@ -130,6 +130,7 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 		Scheme:                  scheme,
 		Cache:                   controllers.WatchNamespaces(controllers.CacheOptions(g, scheme, cache.Options{}), namespaces),
 		Client:                  controllers.ClientOptions(client.Options{}),
+		MapperProvider:          controllers.MapperProvider(g),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,

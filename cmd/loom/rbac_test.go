@@ -61,3 +61,15 @@ func TestRBACNamespaces(t *testing.T) {
 	assert.NotContains(t, out, "leases")
 	assert.Contains(t, out, "subjects:\n- kind: ServiceAccount\n  name: loom\n  namespace: loom-system\n")
 }
+
+// TestRBACOptionalKinds: a kind whose CRD may be absent is granted like any other, and
+// nothing more is: the operator learns that a kind appeared from discovery, which every
+// authenticated user may read, not from CustomResourceDefinitions.
+func TestRBACOptionalKinds(t *testing.T) {
+	out, err := runLoom(t, "rbac", "--graph", "../../controllers/testdata/optional-kinds.yaml",
+		"--crd", "../../testdata/engine/crd.yaml", "--crd", "../../controllers/testdata/gizmo-crd.yaml")
+	require.NoError(t, err)
+	assert.Contains(t, out, "- apiGroups:\n  - optional.loom.dev\n  resources:\n  - gizmos\n  verbs:\n  - get\n  - list\n  - watch\n  - create\n  - patch\n  - delete\n")
+	assert.NotContains(t, out, "apiextensions.k8s.io")
+	assert.NotContains(t, out, "customresourcedefinitions")
+}

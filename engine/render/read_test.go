@@ -60,6 +60,7 @@ func TestReadByName(t *testing.T) {
 	c, _ := res.Node("copy")
 	assert.Equal(t, render.Waiting, c.State)
 	assert.Equal(t, "waiting for ca (ConfigMap team/web-ca) to exist", c.Reason)
+	assert.Equal(t, map[string]render.State{"ca": render.Waiting}, res.Reads)
 	o, _ := res.Node("other")
 	assert.Equal(t, render.Rendered, o.State)
 	assert.Empty(t, res.Errors)
@@ -68,6 +69,7 @@ func TestReadByName(t *testing.T) {
 	c, _ = res.Node("copy")
 	require.Equal(t, render.Rendered, c.State, c.Reason)
 	assert.Equal(t, map[string]any{"ca": "PEM"}, c.Object["data"])
+	assert.Equal(t, map[string]render.State{"ca": render.Rendered}, res.Reads)
 }
 
 func TestReadByNameThroughVarWaits(t *testing.T) {
@@ -250,4 +252,5 @@ func TestReadIncludeWhen(t *testing.T) {
 	c, _ := res.Node("copy")
 	assert.Equal(t, render.Skipped, c.State)
 	assert.Equal(t, "reads ca, which is skipped", c.Reason)
+	assert.Equal(t, map[string]render.State{"ca": render.Skipped}, res.Reads, "the controller needs no skipped read")
 }

@@ -60,6 +60,10 @@ type Node struct {
 type Result struct {
 	// Nodes in the graph's order.
 	Nodes []Node
+	// Reads holds the state of each read, by id: Skipped when its includeWhen is false,
+	// Waiting for an absent object read by name, Error when it failed, Rendered
+	// otherwise. The controller uses it to know which reads an instance needs.
+	Reads map[string]State
 	// Invalid is set when a check on the instance failed: nothing was rendered.
 	Invalid bool
 	// Errors are what a person should read: failed checks (field: message) and evaluation
@@ -175,6 +179,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	}
 
 	readStates := r.resolveReads(g, in, res)
+	res.Reads = readStates
 
 	// 2. Checks: a failed one means the instance cannot work; render nothing.
 	for _, c := range g.Checks {

@@ -43,6 +43,7 @@ func (s *Set) AddCRD(data []byte, source string) ([]schema.GroupVersionKind, err
 		if err != nil {
 			return nil, fmt.Errorf("%s: spec.versions[%d] (%s): %w", source, i, v.Name, err)
 		}
+		e.crd = crd.Spec.Names.Plural + "." + group // the name the API server requires of a CRD
 		added = append(added, e)
 	}
 	if len(added) == 0 {

@@ -45,7 +45,7 @@ func (e *entry) build(models map[string]*spec.Schema) (*Kind, error) {
 	if t == nil || !t.IsObject() {
 		return nil, fmt.Errorf("%s: schema is not an object", gvkString(e.gvk))
 	}
-	return &Kind{GVK: e.gvk, Namespaced: e.namespaced, Type: t.MaybeAssignTypeName(TypeName(e.gvk))}, nil
+	return &Kind{GVK: e.gvk, Namespaced: e.namespaced, Type: t.MaybeAssignTypeName(TypeName(e.gvk)), CRD: e.crd}, nil
 }
 
 // celSchema adjusts three cases where SchemaDeclType, made for CRD validation rules, would

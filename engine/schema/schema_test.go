@@ -93,6 +93,7 @@ func TestBuiltinKinds(t *testing.T) {
 			assert.Equal(t, tc.gvk, k.GVK)
 			assert.Equal(t, tc.namespaced, k.Namespaced)
 			assert.Equal(t, TypeName(tc.gvk), k.Type.TypeName())
+			assert.Empty(t, k.CRD, "a built-in kind has no CRD")
 			for _, f := range []string{"apiVersion", "kind"} {
 				assert.Equal(t, cel.StringType, field(t, k.Type, f).CelType())
 			}
@@ -244,6 +245,7 @@ func TestAddCRD(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, k.Namespaced)
 	assert.Equal(t, "test.loom.dev.v1alpha1.Widget", k.Type.TypeName())
+	assert.Equal(t, "widgets.test.loom.dev", k.CRD, "the CRD to install when the cluster lacks the kind")
 
 	// JSON works as well as YAML.
 	asJSON, err := yaml.YAMLToJSON(data)

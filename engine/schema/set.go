@@ -30,6 +30,10 @@ type Kind struct {
 	// are escaped as in the API server's CEL (namespace is __namespace__, a-b is a__dash__b);
 	// a DeclTypeProvider with SetRecognizeKeywordAsFieldName(true) resolves `x.namespace`.
 	Type *apiservercel.DeclType
+	// CRD is the name of the CustomResourceDefinition that defines a CRD kind
+	// (<plural>.<group>, e.g. certificates.cert-manager.io); empty for a built-in kind. It
+	// tells a person which CRD to install when the cluster does not serve the kind.
+	CRD string
 }
 
 // Set is the kinds one graph may use: the built-in ones and the CRDs added to it. It is safe
@@ -53,6 +57,7 @@ type entry struct {
 	root       *spec.Schema
 	structural *structuralschema.Structural
 	source     string
+	crd        string // the CRD's name, for a CRD kind
 	// What Admit checks objects of this kind with.
 	admitState
 
