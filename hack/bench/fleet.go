@@ -25,7 +25,6 @@ import (
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/internal/controlplane"
-	"github.com/loom-mcp/loom/templates"
 )
 
 var (
@@ -131,15 +130,10 @@ func prepare(ctx context.Context, cp *controlplane.ControlPlane, g *graph.Graph,
 	return cs.RbacV1().ClusterRoleBindings().Delete(ctx, controlplane.OperatorBinding, metav1.DeleteOptions{})
 }
 
-// installCRD installs MCPServer, the kinds the default graph reads, and the cert-manager
-// and Traefik kinds its mTLS servers render (the operator's informers need them all),
-// each once it is established.
+// installCRD installs MCPServer and the kinds the default graph reads (its informers need
+// them), each once it is established.
 func installCRD(ctx context.Context, admin *rest.Config) error {
-	third, err := templates.ThirdPartyCRDs()
-	if err != nil {
-		return err
-	}
-	for _, f := range append(crd.All(), third...) {
+	for _, f := range crd.All() {
 		if err := installOneCRD(ctx, admin, f.Data); err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
