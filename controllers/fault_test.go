@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/loom-mcp/loom/internal/controlplane"
@@ -41,6 +43,11 @@ func startConverging(t *testing.T, d dynamic.Interface, ns string, n int) []stri
 // figures of the run since begin.
 func converged(t *testing.T, d dynamic.Interface, ns string, names []string, begin time.Time, fault string) {
 	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			logUnfinished(t, d, ns)
+		}
+	})
 	for _, name := range names {
 		waitFor(t, d, mcpGVR, ns, name, 120*time.Second, readyAt, "never Ready after "+fault)
 	}
@@ -66,6 +73,28 @@ func converged(t *testing.T, d dynamic.Interface, ns string, names []string, beg
 	sort.Strings(keys)
 	t.Logf("%d servers, %s: converged in %.1fs; operator writes %d (%.2f a server): %s",
 		len(names), fault, took.Seconds(), total, float64(total)/float64(len(names)), strings.Join(keys, ", "))
+}
+
+// logUnfinished logs what the control plane shows of the workloads of ns that did not
+// finish: Deployments not rolled out, their ReplicaSets and Pods not Running. A server that
+// never gets Ready is told apart from a Deployment the control plane never rolled out.
+func logUnfinished(t *testing.T, d dynamic.Interface, ns string) {
+	ctx := context.Background()
+	for _, gvr := range []schema.GroupVersionResource{deployGVR, {Group: "apps", Version: "v1", Resource: "replicasets"}, {Version: "v1", Resource: "pods"}} {
+		list, err := d.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Logf("listing %s: %v", gvr.Resource, err)
+			continue
+		}
+		for _, o := range list.Items {
+			status, _, _ := unstructured.NestedMap(o.Object, "status")
+			want, _, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
+			ready, _, _ := unstructured.NestedInt64(o.Object, "status", "readyReplicas")
+			if gvr.Resource == "pods" && status["phase"] != "Running" || gvr.Resource != "pods" && ready != want {
+				t.Logf("%s %s (generation %d): status %v", gvr.Resource, o.GetName(), o.GetGeneration(), status)
+			}
+		}
+	}
 }
 
 func TestFaultAPIServerRestart(t *testing.T) {

@@ -172,13 +172,14 @@ func mcpserverGraph(t *testing.T) *graph.Graph {
 }
 
 // report renders obj (as stored: defaults applied) through the default graph with the
-// operator's default configuration and nothing observed, and returns the result and status.
+// operator's default configuration, plus the ClusterIssuer every mTLS install names
+// (MCP_MTLS_CLUSTER_ISSUER), and nothing observed, and returns the result and status.
 func report(t *testing.T, g *graph.Graph, obj map[string]any) (*render.Result, map[string]any) {
 	t.Helper()
 	obj = deepCopy(obj)
 	meta := obj["metadata"].(map[string]any)
 	meta["namespace"], meta["generation"] = "mcp", int64(1)
-	in := render.Input{Instance: obj, Config: map[string]any{}, Validate: true}
+	in := render.Input{Instance: obj, Config: map[string]any{"mtlsClusterIssuer": "mcp-ca"}, Validate: true}
 	res, err := render.Render(context.Background(), g, in)
 	require.NoError(t, err)
 	rep, err := render.Status(context.Background(), g, in, res, render.StatusOptions{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
