@@ -154,8 +154,18 @@ func (s *Suite) input(dir string) (render.Input, []string, error) {
 	in := render.Input{Validate: true}
 	var err error
 
-	// 1. The instance, as the API server would store it.
-	if in.Instance, err = input.Instance(filepath.Join(dir, "instance.yaml"), s.Graph); err != nil {
+	// 1. The instance, as the API server would store it, or serves it (stored.txt).
+	instancePath := filepath.Join(dir, "instance.yaml")
+	stored, err := storedReason(dir)
+	if err != nil {
+		return in, nil, err
+	}
+	if stored {
+		in.Instance, err = input.StoredInstance(instancePath, s.Graph)
+	} else {
+		in.Instance, err = input.Instance(instancePath, s.Graph)
+	}
+	if err != nil {
 		return in, nil, err
 	}
 

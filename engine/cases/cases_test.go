@@ -97,6 +97,8 @@ func TestRunCase(t *testing.T) {
 			err: "expected-error.txt: the case rendered with no error; expected one containing [\"boom\"]"},
 		{name: "another error than expected", files: map[string]string{"expected-error.txt": "boom\n", "config.yaml": "domain: 7\n"},
 			err: "expected-error.txt: the error does not contain [\"boom\"]; it is:\n"},
+		{name: "an empty stored.txt", files: map[string]string{"stored.txt": "\n", "expected.yaml": expected},
+			err: "stored.txt: empty; say why the instance is one the API server stored and would not admit now"},
 		{name: "an expected error and an expected document", files: map[string]string{"expected-error.txt": "boom\n", "expected.yaml": expected},
 			err: "expected-error.txt: a case expects a document (expected.yaml) or an error, not both"},
 		{name: "no expected.yaml", err: "no expected.yaml: run with -update and review it"},

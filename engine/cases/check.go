@@ -41,6 +41,23 @@ func expectedError(dir string) ([]string, error) {
 	return lines, nil
 }
 
+// storedReason reports whether dir/stored.txt says why the case's instance is one the
+// API server stored under an older CRD, and so is not admitted again.
+func storedReason(dir string) (bool, error) {
+	path := filepath.Join(dir, "stored.txt")
+	data, err := input.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if strings.TrimSpace(string(data)) == "" {
+		return false, fmt.Errorf("%s: empty; say why the instance is one the API server stored and would not admit now", path)
+	}
+	return true, nil
+}
+
 // checkError judges a case that expects an error: the case's error (a refused instance, a
 // render that failed) or, when it produced a document, its nodes in Error and its errors,
 // must contain every line of want. It returns nil when they do.

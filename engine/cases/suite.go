@@ -26,6 +26,9 @@ const Layout = `DIR/suite.yaml                  graph: <path, relative to DIR>  
                                                                         (default 2026-01-01T00:00:00Z)
 DIR/<case>/instance.yaml        the instance; CRD defaults are applied and it is validated, as the
                                 API server would; metadata.namespace defaults to "default"
+DIR/<case>/stored.txt           optional: why the instance is one the API server stored under an
+                                older CRD and serves without admitting it again: then only its
+                                structure is validated, not its values or rules
 DIR/<case>/config.yaml          optional: {<key>: <value>}, merged over the suite's config
 DIR/<case>/observed/<id>.yaml   optional: the object last observed for node <id> (apiVersion and
                                 kind may be left out); for a read, the object read by name, or a

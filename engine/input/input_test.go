@@ -108,3 +108,20 @@ spec:
 	assert.Equal(t, "default", objs[0]["metadata"].(map[string]any)["namespace"], "kubectl's namespace")
 	assert.Equal(t, int64(1), objs[0]["spec"].(map[string]any)["replicas"], "the CRD's default")
 }
+
+// A stored instance is served as stored: its structure is checked, not what admission checks.
+func TestStoredInstance(t *testing.T) {
+	g, err := input.Graph("graph.yaml", "../../testdata/engine/graph.yaml", "../../testdata/engine/crd.yaml")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: web}\nspec: {port: 80}\n"), 0o600))
+	_, err = input.Instance(path, g)
+	require.ErrorContains(t, err, "spec.image: Required value", "admission requires the image")
+	obj, err := input.StoredInstance(path, g)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), obj["spec"].(map[string]any)["replicas"], "defaulted")
+
+	require.NoError(t, os.WriteFile(path, []byte("apiVersion: example.loom.dev/v1\nkind: App\nmetadata: {name: web}\nspec: {port: eighty}\n"), 0o600))
+	_, err = input.StoredInstance(path, g)
+	require.ErrorContains(t, err, ".spec.port: expected number, got string")
+}

@@ -61,6 +61,22 @@ func Instance(path string, g *graph.Graph) (map[string]any, error) {
 	return objs[0], nil
 }
 
+// StoredInstance reads the one instance in the file at path as the API server serves an
+// object it stored under an older CRD: checked against the graph's instance kind,
+// namespaced and defaulted as Instance does, its structure validated, but not admitted:
+// the API server does not check a stored object again until it is written.
+func StoredInstance(path string, g *graph.Graph) (map[string]any, error) {
+	obj, err := ReadObject(path)
+	if err != nil {
+		return nil, err
+	}
+	problems := instanceProblems(obj, g, false)
+	if len(problems) > 0 {
+		return nil, &InvalidError{Source: path, Problems: problems}
+	}
+	return obj, nil
+}
+
 // Instances reads every instance of data, a stream of YAML documents or a JSON text that
 // source names, as the API server would store each: its apiVersion and kind must be the
 // graph's instance kind; a namespaced instance with no namespace lands in "default", as
@@ -82,7 +98,12 @@ func Instances(source string, data []byte, g *graph.Graph) ([]map[string]any, er
 		if len(docs) > 1 {
 			where = fmt.Sprintf("document %d (line %d): ", d.Index+1, d.Line)
 		}
-		obj, problems := instance(d, g)
+		obj, _ := d.Value.(map[string]any)
+		var problems []string
+		for _, dup := range d.Duplicates {
+			problems = append(problems, dup.String())
+		}
+		problems = append(problems, instanceProblems(obj, g, true)...)
 		for _, p := range problems {
 			invalid.Problems = append(invalid.Problems, where+p)
 		}
@@ -94,21 +115,18 @@ func Instances(source string, data []byte, g *graph.Graph) ([]map[string]any, er
 	return out, nil
 }
 
-// instance checks one document of an instance file, and defaults it.
-func instance(d Document, g *graph.Graph) (map[string]any, []string) {
-	obj, ok := d.Value.(map[string]any)
-	if !ok {
-		return nil, []string{"expected an object"}
+// instanceProblems checks an instance and defaults it in place; with admit, as the API
+// server would admit it, else its structure only.
+func instanceProblems(obj map[string]any, g *graph.Graph, admit bool) []string {
+	if obj == nil {
+		return []string{"expected an object"}
 	}
 	want := g.Instance.GVK
 	if obj["apiVersion"] != want.GroupVersion().String() || obj["kind"] != want.Kind {
-		return nil, []string{fmt.Sprintf("apiVersion %v, kind %v: the graph expands %s %s",
+		return []string{fmt.Sprintf("apiVersion %v, kind %v: the graph expands %s %s",
 			obj["apiVersion"], obj["kind"], want.GroupVersion(), want.Kind)}
 	}
 	var problems []string
-	for _, dup := range d.Duplicates {
-		problems = append(problems, dup.String())
-	}
 	if g.Instance.Namespaced {
 		meta, _ := obj["metadata"].(map[string]any)
 		if meta == nil {
@@ -120,7 +138,13 @@ func instance(d Document, g *graph.Graph) (map[string]any, []string) {
 		}
 	}
 	if err := g.Schemas.Default(obj); err != nil {
-		return nil, append(problems, err.Error())
+		return append(problems, err.Error())
+	}
+	if !admit {
+		if err := g.Schemas.Validate(obj); err != nil {
+			problems = append(problems, err.Error())
+		}
+		return problems
 	}
 	// Admit reads only; a deadline is the render's business.
 	if err := g.Schemas.Admit(context.Background(), obj); err != nil {
@@ -128,7 +152,7 @@ func instance(d Document, g *graph.Graph) (map[string]any, []string) {
 			problems = append(problems, fe.Error())
 		}
 	}
-	return obj, problems
+	return problems
 }
 
 // InvalidError is an input the API server would refuse, with every reason: each names its
