@@ -188,7 +188,7 @@ func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *un
 	if err != nil {
 		return ch, err
 	}
-	out, conflict, err := a.send(ctx, ri, desired)
+	out, conflict, err := a.send(ctx, ri, desired, false)
 	ch.Conflict = conflict
 	if field := immutableField(err); field != "" && live != nil {
 		if !node.Recreate {
@@ -197,7 +197,7 @@ func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *un
 		if _, err := a.prune(ctx, node.ID, live); err != nil {
 			return ch, err
 		}
-		out, _, err = a.send(ctx, ri, desired)
+		out, _, err = a.send(ctx, ri, desired, false)
 		if err == nil {
 			ch.Object, ch.Action = out, replaced
 			return ch, nil
@@ -220,9 +220,13 @@ func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *un
 
 // send applies desired without force; on a conflict with fields that plain updates took,
 // it applies again with force and returns the conflict's message. A conflict with another
-// server-side applier is a *heldError.
-func (a *applier) send(ctx context.Context, ri dynamic.ResourceInterface, desired *unstructured.Unstructured) (*unstructured.Unstructured, string, error) {
+// server-side applier is a *heldError. With dryRun, the API server runs the applies
+// through admission and validation and returns what they would make, and stores nothing.
+func (a *applier) send(ctx context.Context, ri dynamic.ResourceInterface, desired *unstructured.Unstructured, dryRun bool) (*unstructured.Unstructured, string, error) {
 	opts := metav1.ApplyOptions{FieldManager: applied.FieldManager}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
 	out, err := ri.Apply(ctx, desired.GetName(), desired, opts)
 	var conflict string
 	if apierrors.IsConflict(err) {

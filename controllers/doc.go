@@ -13,4 +13,7 @@
 // graph no longer renders, tells terminal errors from transient ones (retry.go), and leaves
 // deletion of an instance's objects to the garbage collector (every object has a
 // controller ownerReference). Rules and NamespacedRules are the privileges it needs.
+//
+// Diff (diff.go) runs the same pass over every live instance with dry-run applies and
+// reports what it would change, writing nothing; DiffRules are the privileges it needs.
 package controllers

@@ -63,3 +63,29 @@ func objectRules(g *graph.Graph) []rbacv1.PolicyRule {
 		rbacv1.PolicyRule{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	)
 }
+
+// DiffRules are the privileges Diff needs for g: get and list the instance kind and every
+// kind the graph renders or reads, and patch and create the rendered kinds, for the
+// dry-run applies (an apply of an object that does not exist needs create).
+// RBAC does not tell a dry run from a write: whoever runs a diff may also apply, so give
+// these rules to those trusted with the operator's applies (or run the diff as the operator).
+func DiffRules(g *graph.Graph) []rbacv1.PolicyRule {
+	children := map[string]map[string]bool{}
+	for _, n := range g.Nodes {
+		gvr, _ := meta.UnsafeGuessKindToResource(n.Kind.GVK)
+		if children[gvr.Group] == nil {
+			children[gvr.Group] = map[string]bool{}
+		}
+		children[gvr.Group][gvr.Resource] = true
+	}
+	inst, _ := meta.UnsafeGuessKindToResource(g.Instance.GVK)
+	rules := []rbacv1.PolicyRule{{APIGroups: []string{inst.Group}, Resources: []string{inst.Resource}, Verbs: []string{"get", "list"}}}
+	for _, group := range slices.Sorted(maps.Keys(children)) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{group}, Resources: slices.Sorted(maps.Keys(children[group])), Verbs: []string{"get", "list", "create", "patch"}})
+	}
+	for _, r := range readRules(g, children) {
+		r.Verbs = []string{"get", "list"}
+		rules = append(rules, r)
+	}
+	return rules
+}

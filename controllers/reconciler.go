@@ -264,27 +264,11 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 	}
 }
 
-// prune deletes the objects the instance controls that the graph no longer renders: those
-// of nodes skipped now, of nodes that left the graph (removed, renamed, of another kind
-// now), and any other object of a node applied in this pass (its name changed). Objects of
-// nodes waiting for data stay. Shared objects are never in the inventory: other instances
-// of the namespace may render them; they go with the instance that owns them.
+// prune deletes the objects the instance controls that the graph no longer renders
+// (pruneable).
 func (r *reconciler) prune(ctx context.Context, p *pass) {
-	keep := map[types.UID]bool{}
-	state := map[string]render.State{}
-	for _, n := range p.res.Nodes {
-		state[n.ID] = n.State
-		if obj, ok := p.observed[n.ID]; ok && n.State == render.Rendered {
-			keep[(&unstructured.Unstructured{Object: obj}).GetUID()] = true
-		}
-	}
-	for _, obj := range p.owned {
+	for _, obj := range pruneable(r.graph, p.res, p.observed, p.owned) {
 		id := obj.GetLabels()[applied.LabelNode]
-		node, inGraph := r.graph.Node(id)
-		current := inGraph && !node.Shared && node.Kind.GVK == obj.GroupVersionKind()
-		if keep[obj.GetUID()] || (current && state[id] != render.Skipped && state[id] != render.Rendered) {
-			continue
-		}
 		ch, err := r.applier.prune(ctx, id, obj)
 		r.recordApply(obj.Object, ch, err)
 		if err != nil {
@@ -292,10 +276,39 @@ func (r *reconciler) prune(ctx context.Context, p *pass) {
 			continue
 		}
 		p.changes = append(p.changes, ch)
-		if current && state[id] == render.Skipped {
+		node, inGraph := r.graph.Node(id)
+		if out, _ := p.res.Node(id); inGraph && !node.Shared && node.Kind.GVK == obj.GroupVersionKind() && out.State == render.Skipped {
 			delete(p.observed, id)
 		}
 	}
+}
+
+// pruneable are the objects of owned (what the instance controls) that a render no longer
+// accounts for: those of nodes skipped now, of nodes that left the graph (removed,
+// renamed, of another kind now), and any other object of a node rendered and observed
+// (its name changed). Objects of nodes waiting for data stay. Shared objects are never in
+// the inventory: other instances of the namespace may render them; they go with the
+// instance that owns them.
+func pruneable(g *graph.Graph, res *render.Result, observed map[string]map[string]any, owned []*unstructured.Unstructured) []*unstructured.Unstructured {
+	keep := map[types.UID]bool{}
+	state := map[string]render.State{}
+	for _, n := range res.Nodes {
+		state[n.ID] = n.State
+		if obj, ok := observed[n.ID]; ok && n.State == render.Rendered {
+			keep[(&unstructured.Unstructured{Object: obj}).GetUID()] = true
+		}
+	}
+	var out []*unstructured.Unstructured
+	for _, obj := range owned {
+		id := obj.GetLabels()[applied.LabelNode]
+		node, inGraph := g.Node(id)
+		current := inGraph && !node.Shared && node.Kind.GVK == obj.GroupVersionKind()
+		if keep[obj.GetUID()] || (current && state[id] != render.Skipped && state[id] != render.Rendered) {
+			continue
+		}
+		out = append(out, obj)
+	}
+	return out
 }
 
 func failed(res *render.Result) bool {

@@ -57,6 +57,9 @@ type result struct {
 	GrantsCreated time.Duration
 	GrantChange   *grantChange
 
+	// With -mode diff: loom diff over the converged fleet (diff.go).
+	Diff []diffRun
+
 	// floor only: the server-side applies made, by how many goroutines.
 	Applies, Appliers int
 }
@@ -179,12 +182,17 @@ func idle(ctx context.Context, c config, op *operator, res *result, converged bo
 	return idleStart, nil
 }
 
-// finish records what one grant change cost, the operator's memory, and its requests
-// while converging and in the idle window.
+// finish records what one grant change cost, loom diff over the fleet (-mode diff), the
+// operator's memory, and its requests while converging and in the idle window.
 func finish(ctx context.Context, c config, cp *controlplane.ControlPlane, op *operator, res *result, begin, idleStart time.Time, converged bool) error {
 	var err error
 	if c.grants > 0 && converged {
 		if res.GrantChange, err = changeGrant(ctx, cp, op, userConfig(cp), c.namespaces); err != nil {
+			return err
+		}
+	}
+	if c.mode == "diff" && converged {
+		if res.Diff, err = measureDiff(ctx, c, cp); err != nil {
 			return err
 		}
 	}

@@ -2,7 +2,7 @@
 // floor: the same objects applied with no operator. It records the figures in
 // BENCHMARKS.md, with the micro benchmarks' output when given one (`make bench` does both).
 //
-//	go run ./hack/bench [-n 100] [-mode loom|floor|both|none] [-micro FILE] [-out BENCHMARKS.md]
+//	go run ./hack/bench [-n 100] [-mode loom|floor|both|diff|none] [-micro FILE] [-out BENCHMARKS.md]
 //
 // Each run gets a fresh control plane (internal/controlplane, binaries from `make tools`); loom's
 // operator is bin/loom (`make build`), run as a child process as the operator user, bound to
@@ -55,7 +55,7 @@ func main() {
 	}
 	flag.IntVar(&c.n, "n", n, "MCPServers in the fleet (default: $N, else 100)")
 	flag.IntVar(&c.namespaces, "namespaces", 10, "namespaces the fleet is spread over")
-	flag.StringVar(&c.mode, "mode", "both", "loom, floor, both, or none (record -micro only)")
+	flag.StringVar(&c.mode, "mode", "both", "loom, floor, both, diff (loom diff over the converged fleet, diff.go), or none (record -micro only)")
 	flag.StringVar(&c.out, "out", "BENCHMARKS.md", "the results file to update")
 	flag.StringVar(&c.micro, "micro", "", "output of `go test -bench` to record too")
 	flag.StringVar(&c.loomBin, "loom", "bin/loom", "the loom binary")
@@ -69,9 +69,9 @@ func main() {
 	flag.Var((*stringList)(&c.operatorArgs), "operator-arg", "one more `argument` of loom operator, e.g. -operator-arg=--memory-limit=80Mi (repeatable)")
 	flag.Parse()
 	switch c.mode {
-	case "loom", "floor", "both", "none":
+	case "loom", "floor", "both", "diff", "none":
 	default:
-		fmt.Fprintf(os.Stderr, "bench: -mode %q: want loom, floor, both or none\n", c.mode)
+		fmt.Fprintf(os.Stderr, "bench: -mode %q: want loom, floor, both, diff or none\n", c.mode)
 		os.Exit(2)
 	}
 
@@ -103,7 +103,7 @@ func run(ctx context.Context, c config) error {
 		rep.RenderPerServer = want.renderTime / time.Duration(c.n)
 		rep.MinWrites = float64(want.objects+c.n) / float64(c.n)
 		fmt.Printf("bench: N=%d in %d namespaces on %s; load average %.2f\n", c.n, c.namespaces, rep.Machine, loadAverage())
-		if c.mode == "loom" || c.mode == "both" {
+		if c.mode == "loom" || c.mode == "both" || c.mode == "diff" {
 			if rep.Loom, err = runLoom(ctx, c, g); err != nil {
 				return fmt.Errorf("loom run: %w", err)
 			}

@@ -118,7 +118,9 @@ func (r *report) write(path string) error {
 	if len(r.Micro) > 0 {
 		doc = upsert(doc, "micro", r.microMarkdown())
 	}
-	if r.Loom != nil || r.Floor != nil {
+	if r.C.mode == "diff" && r.Loom != nil {
+		doc = upsert(doc, fmt.Sprintf("diff N=%d", r.C.n), r.diffMarkdown())
+	} else if r.Loom != nil || r.Floor != nil {
 		key := fmt.Sprintf("run N=%d", r.C.n)
 		if r.C.grants > 0 {
 			key += fmt.Sprintf(" grants=%d", r.C.grants)
@@ -148,7 +150,9 @@ func (r *report) markdown() string {
 		b.WriteString(r.microMarkdown())
 		b.WriteString("\n")
 	}
-	if r.Loom != nil || r.Floor != nil {
+	if r.C.mode == "diff" && r.Loom != nil {
+		b.WriteString(r.diffMarkdown())
+	} else if r.Loom != nil || r.Floor != nil {
 		b.WriteString(r.runMarkdown())
 	}
 	return b.String()

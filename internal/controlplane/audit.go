@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,6 +56,8 @@ type Request struct {
 	Namespace   string
 	Name        string
 	Code        int // HTTP status of the response
+	// DryRun: the request asked for dryRun=All, so the API server stored nothing.
+	DryRun bool
 }
 
 // Key is how Count groups requests: "verb resource" or "verb resource/subresource", e.g.
@@ -108,12 +112,16 @@ func (a *AuditLog) Requests(since time.Time) ([]Request, error) {
 			continue
 		}
 		seen[ev.AuditID] = true
+		path, query, _ := strings.Cut(ev.RequestURI, "?")
 		r := Request{Time: ev.RequestReceivedTimestamp, Verb: ev.Verb}
+		if q, err := url.ParseQuery(query); err == nil {
+			r.DryRun = slices.Contains(q["dryRun"], "All")
+		}
 		if ev.ObjectRef != nil {
 			r.Group, r.Resource, r.Subresource = ev.ObjectRef.APIGroup, ev.ObjectRef.Resource, ev.ObjectRef.Subresource
 			r.Namespace, r.Name = ev.ObjectRef.Namespace, ev.ObjectRef.Name
 		} else {
-			r.Resource, _, _ = strings.Cut(ev.RequestURI, "?")
+			r.Resource = path
 		}
 		if ev.ResponseStatus != nil {
 			r.Code = ev.ResponseStatus.Code
