@@ -37,14 +37,7 @@ func NamespacedRules(g *graph.Graph) ([]rbacv1.PolicyRule, error) {
 
 // objectRules are the rules on the instance kind, the rendered kinds and Events.
 func objectRules(g *graph.Graph) []rbacv1.PolicyRule {
-	children := map[string]map[string]bool{}
-	for _, n := range g.Nodes {
-		gvr, _ := meta.UnsafeGuessKindToResource(n.Kind.GVK)
-		if children[gvr.Group] == nil {
-			children[gvr.Group] = map[string]bool{}
-		}
-		children[gvr.Group][gvr.Resource] = true
-	}
+	children := renderedResources(g)
 	inst, _ := meta.UnsafeGuessKindToResource(g.Instance.GVK)
 	rules := []rbacv1.PolicyRule{
 		{APIGroups: []string{inst.Group}, Resources: []string{inst.Resource}, Verbs: []string{"get", "list", "watch"}},
@@ -64,12 +57,8 @@ func objectRules(g *graph.Graph) []rbacv1.PolicyRule {
 	)
 }
 
-// DiffRules are the privileges Diff needs for g: get and list the instance kind and every
-// kind the graph renders or reads, and patch and create the rendered kinds, for the
-// dry-run applies (an apply of an object that does not exist needs create).
-// RBAC does not tell a dry run from a write: whoever runs a diff may also apply, so give
-// these rules to those trusted with the operator's applies (or run the diff as the operator).
-func DiffRules(g *graph.Graph) []rbacv1.PolicyRule {
+// renderedResources is the resources of the kinds g renders, by API group.
+func renderedResources(g *graph.Graph) map[string]map[string]bool {
 	children := map[string]map[string]bool{}
 	for _, n := range g.Nodes {
 		gvr, _ := meta.UnsafeGuessKindToResource(n.Kind.GVK)
@@ -78,6 +67,16 @@ func DiffRules(g *graph.Graph) []rbacv1.PolicyRule {
 		}
 		children[gvr.Group][gvr.Resource] = true
 	}
+	return children
+}
+
+// DiffRules are the privileges Diff needs for g: get and list the instance kind and every
+// kind the graph renders or reads, and patch and create the rendered kinds, for the
+// dry-run applies (an apply of an object that does not exist needs create).
+// RBAC does not tell a dry run from a write: whoever runs a diff may also apply, so give
+// these rules to those trusted with the operator's applies (or run the diff as the operator).
+func DiffRules(g *graph.Graph) []rbacv1.PolicyRule {
+	children := renderedResources(g)
 	inst, _ := meta.UnsafeGuessKindToResource(g.Instance.GVK)
 	rules := []rbacv1.PolicyRule{{APIGroups: []string{inst.Group}, Resources: []string{inst.Resource}, Verbs: []string{"get", "list"}}}
 	for _, group := range slices.Sorted(maps.Keys(children)) {

@@ -140,31 +140,9 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 	if g.Instance == nil {
 		return nil, errors.New("the graph has no instance kind")
 	}
-	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	r, err := newReconciler(mgr, g, opts)
 	if err != nil {
 		return nil, err
-	}
-	tc, err := g.Schemas.TypeConverter()
-	if err != nil {
-		return nil, fmt.Errorf("building the type converter: %w", err)
-	}
-	if _, err := g.ConfigValues(opts.Config); err != nil {
-		return nil, err
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	r := &reconciler{
-		graph:    g,
-		scheme:   mgr.GetScheme(),
-		config:   opts.Config,
-		reader:   mgr.GetClient(),
-		applier:  &applier{dynamic: dyn, mapper: mgr.GetRESTMapper(), types: tc, fieldHashes: map[string][32]byte{}},
-		recorder: mgr.GetEventRecorderFor("loom"),
-		now:      now,
-		log:      mgr.GetLogger().WithName("loom").WithValues("graph", g.Name),
-		reads:    newReadWatch(g, mgr.GetScheme()),
 	}
 
 	// Which kinds the API server serves decides what is watched now; kindWatch watches
@@ -217,6 +195,37 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		return nil, err
 	}
 	return synced.Check, nil
+}
+
+// newReconciler builds the reconciler of g from mgr's client, cache, mapper and
+// recorder, after checking opts.Config against the graph's configuration keys.
+func newReconciler(mgr manager.Manager, g *graph.Graph, opts Options) (*reconciler, error) {
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	tc, err := g.Schemas.TypeConverter()
+	if err != nil {
+		return nil, fmt.Errorf("building the type converter: %w", err)
+	}
+	if _, err := g.ConfigValues(opts.Config); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &reconciler{
+		graph:    g,
+		scheme:   mgr.GetScheme(),
+		config:   opts.Config,
+		reader:   mgr.GetClient(),
+		applier:  &applier{dynamic: dyn, mapper: mgr.GetRESTMapper(), types: tc, fieldHashes: map[string][32]byte{}},
+		recorder: mgr.GetEventRecorderFor("loom"),
+		now:      now,
+		log:      mgr.GetLogger().WithName("loom").WithValues("graph", g.Name),
+		reads:    newReadWatch(g, mgr.GetScheme()),
+	}, nil
 }
 
 // watcher returns the function that indexes the cache for one kind of the graph and

@@ -187,6 +187,12 @@ func operatorConfig(g *graph.Graph, set []string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return setConfig(g, cfg, set)
+}
+
+// setConfig sets each --set KEY=VALUE of set over cfg, parsed as the graph's key types it,
+// and checks the whole against the graph's config keys.
+func setConfig(g *graph.Graph, cfg map[string]any, set []string) (map[string]any, error) {
 	for _, kv := range set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {

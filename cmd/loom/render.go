@@ -143,21 +143,7 @@ func renderConfig(g *graph.Graph, f renderFlags) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	for _, kv := range f.set {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, fmt.Errorf("--set %q: expected KEY=VALUE", kv)
-		}
-		val, err := g.ParseConfig(k, v)
-		if err != nil {
-			return nil, fmt.Errorf("--set %s: %w", kv, err)
-		}
-		cfg[k] = val
-	}
-	if _, err := g.ConfigValues(cfg); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return setConfig(g, cfg, f.set)
 }
 
 // rendered is what one instance gave.

@@ -73,43 +73,49 @@ the exit status is non-zero when any case failed.`,
 				}
 				opts.Match = re
 			}
-			out := cmd.OutOrStdout()
-			passed, failed := 0, 0
-			var suites []junitSuite
-			for _, dir := range args {
-				start := time.Now()
-				results, err := cases.Run(cmd.Context(), dir, opts)
-				suites = append(suites, junitSuiteOf(dir, results, err, time.Since(start)))
-				if err != nil {
-					fmt.Fprintf(out, "FAIL %s\n%s\n", dir, indent(err.Error(), "    "))
-					failed++
-					continue
-				}
-				for _, r := range results {
-					printResult(out, r)
-					if r.Failed() {
-						failed++
-					} else {
-						passed++
-					}
-				}
-			}
-			fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
-			if junit != "" {
-				if err := writeJUnit(junit, suites); err != nil {
-					return err
-				}
-			}
-			if failed > 0 {
-				return errCasesFailed
-			}
-			return nil
+			return runSuites(cmd, args, opts, junit)
 		},
 	}
 	cmd.Flags().BoolVar(&update, "update", false, "rewrite expected.yaml with what each case produces")
 	cmd.Flags().StringVar(&run, "run", "", "run only the cases whose names match this regular expression")
 	cmd.Flags().StringVar(&junit, "junit", "", "also write the results to this file as JUnit XML")
 	return cmd
+}
+
+// runSuites runs the cases of every suite directory in dirs, prints each result and the
+// count, writes the JUnit file when junit names one, and fails when any case failed.
+func runSuites(cmd *cobra.Command, dirs []string, opts cases.Options, junit string) error {
+	out := cmd.OutOrStdout()
+	passed, failed := 0, 0
+	var suites []junitSuite
+	for _, dir := range dirs {
+		start := time.Now()
+		results, err := cases.Run(cmd.Context(), dir, opts)
+		suites = append(suites, junitSuiteOf(dir, results, err, time.Since(start)))
+		if err != nil {
+			fmt.Fprintf(out, "FAIL %s\n%s\n", dir, indent(err.Error(), "    "))
+			failed++
+			continue
+		}
+		for _, r := range results {
+			printResult(out, r)
+			if r.Failed() {
+				failed++
+			} else {
+				passed++
+			}
+		}
+	}
+	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
+	if junit != "" {
+		if err := writeJUnit(junit, suites); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return errCasesFailed
+	}
+	return nil
 }
 
 // goStyleFlags spells -name and -name=value as --name and --name=value for every long flag
