@@ -189,9 +189,10 @@ func newKindWatch(g *graph.Graph, mapper meta.RESTMapper, lister groupVersionLis
 // (throttled, restarting): about 6 s in all.
 var discoverBackoff = wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 5}
 
-// discover asks discovery which kinds are served. Only "no such kind" counts as not
-// served; any other error is retried for a few seconds, then returned.
-func (k *kindWatch) discover() ([]schema.GroupVersionKind, error) {
+// discover asks discovery which kinds are served. "No such kind" counts as not served; any
+// other error is retried for a few seconds, after which the kind is treated as not served
+// yet (logged), so a slow or restarting API server delays a kind, not the operator.
+func (k *kindWatch) discover() []schema.GroupVersionKind {
 	var served []schema.GroupVersionKind
 	for _, kind := range k.kinds {
 		var ok bool
@@ -201,13 +202,16 @@ func (k *kindWatch) discover() ([]schema.GroupVersionKind, error) {
 			return last == nil, nil
 		})
 		if err != nil {
-			return nil, last
+			// Not known yet is not an error of the graph: the kind is polled with the
+			// missing ones (Start) and watched once discovery answers for it.
+			k.log.Error(last, "discovery did not answer; the kind is asked about again every period", "kind", kind.GVK.Kind, "apiVersion", kind.GVK.GroupVersion().String())
+			continue
 		}
 		if ok {
 			served = append(served, kind.GVK)
 		}
 	}
-	return served, nil
+	return served
 }
 
 func (k *kindWatch) isServed(gvk schema.GroupVersionKind) (bool, error) {

@@ -152,10 +152,7 @@ func Add(mgr manager.Manager, g *graph.Graph, opts Options) (healthz.Checker, er
 		return nil, err
 	}
 	r.kinds = newKindWatch(g, discoveryOf(mgr.GetRESTMapper()), disc, opts.DiscoveryPeriod, r.log)
-	served, err := r.kinds.discover()
-	if err != nil {
-		return nil, err
-	}
+	served := r.kinds.discover()
 
 	instance := &unstructured.Unstructured{}
 	instance.SetGroupVersionKind(g.Instance.GVK)

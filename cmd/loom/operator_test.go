@@ -168,7 +168,12 @@ func runOperatorCmd(t *testing.T, args ...string) (stop func() error) {
 		}
 		return result
 	}
-	t.Cleanup(func() { _ = stop() })
+	t.Cleanup(func() {
+		// A test that failed waiting for the operator says why the operator ended.
+		if err := stop(); err != nil && t.Failed() {
+			t.Logf("loom operator: %v", err)
+		}
+	})
 	return stop
 }
 
