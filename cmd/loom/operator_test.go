@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,8 +61,12 @@ func TestOperatorNamespaces(t *testing.T) {
 	require.NoError(t, cs.RbacV1().ClusterRoleBindings().Delete(ctx, controlplane.OperatorBinding, metav1.DeleteOptions{}))
 	op, err := dynamic.NewForConfig(cp.OperatorConfig())
 	require.NoError(t, err)
-	_, err = op.Resource(mcpGVR).List(ctx, metav1.ListOptions{})
-	require.True(t, apierrors.IsForbidden(err), "the operator user can list servers cluster-wide: %v", err)
+	// The API server's authorizer sees the deleted binding through its informer, a moment
+	// later.
+	require.Eventually(t, func() bool {
+		_, err = op.Resource(mcpGVR).List(ctx, metav1.ListOptions{})
+		return apierrors.IsForbidden(err)
+	}, 10*time.Second, 50*time.Millisecond, "the operator user can still list servers cluster-wide")
 
 	// The server outside the list is created first, so the operator has every chance to
 	// touch it before the listed one goes Ready.
@@ -142,36 +149,43 @@ func createExample(t *testing.T, d dynamic.Interface, ns string) *unstructured.U
 	return created
 }
 
-// runOperatorCmd runs `loom operator args...` in this process until the returned stop,
-// which says how it ended (nil for a clean stop). A manager cancelled before its caches
-// synced (the operator lacks a permission) never returns: controller-runtime v0.21's
-// runnable group keeps waiting. stop then gives up after a while and says so, so that a
-// failing test ends.
+// runOperatorCmd runs `loom operator args...` in a process of its own (this test binary
+// as loom; controller-runtime allows one controller of a name a process, and other tests
+// of this package run operators too) until the returned stop, which ends it with SIGTERM
+// and says how it ended (nil for a clean stop). A test that failed logs why the operator
+// ended and the end of its log.
 func runOperatorCmd(t *testing.T, args ...string) (stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := newRootCmd()
-	cmd.SetArgs(append([]string{"operator"}, args...))
+	logPath := filepath.Join(t.TempDir(), "operator.log")
+	logFile, err := os.Create(logPath)
+	require.NoError(t, err)
+	op := exec.Command(os.Args[0], append([]string{"operator"}, args...)...)
+	op.Env = append(os.Environ(), runMainEnv+"=1")
+	op.Stdout, op.Stderr = logFile, logFile
+	require.NoError(t, op.Start())
 	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
+	go func() { done <- op.Wait() }()
 	var result error
 	stopped := false
 	stop = func() error {
 		if !stopped {
 			stopped = true
-			cancel()
+			_ = op.Process.Signal(syscall.SIGTERM)
 			select {
 			case result = <-done:
 			case <-time.After(30 * time.Second):
-				result = errors.New("loom operator did not stop within 30s of its context's end (its caches never synced?)")
+				_ = op.Process.Kill()
+				result = errors.New("loom operator did not stop within 30s of SIGTERM (its caches never synced?)")
 			}
+			_ = logFile.Close()
 		}
 		return result
 	}
 	t.Cleanup(func() {
-		// A test that failed waiting for the operator says why the operator ended.
-		if err := stop(); err != nil && t.Failed() {
-			t.Logf("loom operator: %v", err)
+		err := stop()
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			t.Logf("loom operator ended with %v; its log ends:\n%s", err, data[max(0, len(data)-4000):])
 		}
 	})
 	return stop
