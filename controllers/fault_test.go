@@ -163,7 +163,7 @@ func TestFaultOperatorKilled(t *testing.T) {
 			op = startOperatorProcess(t, bin, slow...)
 		}
 	}
-	t.Logf("killed after %s", strings.Join(kills, ", "))
+	t.Logf("killed after %s; the last start %.1fs after the fleet was created", strings.Join(kills, ", "), time.Since(begin).Seconds())
 	startOperatorProcess(t, bin)
 	converged(t, d, ns, names, begin, "the operator SIGKILLed at 10 random points")
 }
