@@ -26,8 +26,10 @@ var (
 	configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 )
 
-// loadOptional loads testdata/optional-kinds.yaml: ConfigMaps, a Gizmo node and a Gizmo read.
-func loadOptional(t *testing.T) *graph.Graph {
+// LoadOptionalGraph loads testdata/optional-kinds.yaml, typed by the App and Gizmo CRDs:
+// ConfigMaps, a Gizmo node and a Gizmo read. Exported (in test builds only) for the
+// package's external tests.
+func LoadOptionalGraph(t *testing.T) *graph.Graph {
 	t.Helper()
 	s, err := engineschema.Builtin()
 	require.NoError(t, err)
@@ -69,7 +71,7 @@ func (m *failingMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*m
 }
 
 func TestKindMapper(t *testing.T) {
-	g := loadOptional(t)
+	g := LoadOptionalGraph(t)
 	m := newKindMapper(g, serving(configMapGVK))
 
 	got, err := m.RESTMapping(configMapGVK.GroupKind(), "v1")
@@ -95,14 +97,14 @@ func TestKindMapper(t *testing.T) {
 
 func TestGraphKinds(t *testing.T) {
 	var gvks []schema.GroupVersionKind
-	for _, k := range graphKinds(loadOptional(t)) {
+	for _, k := range graphKinds(LoadOptionalGraph(t)) {
 		gvks = append(gvks, k.GVK)
 	}
 	assert.Equal(t, []schema.GroupVersionKind{configMapGVK, gizmoGVK}, gvks, "rendered and read kinds, once each, not the instance's")
 }
 
 func TestUnservedError(t *testing.T) {
-	g := loadOptional(t)
+	g := LoadOptionalGraph(t)
 	n, _ := g.Node("gizmo")
 	assert.Equal(t, "resource gizmo: kind Gizmo (optional.loom.dev/v1) is not served by the API server; install its CRD (gizmos.optional.loom.dev)",
 		(&unservedError{id: "gizmo", kind: n.Kind}).Error())
@@ -113,7 +115,7 @@ func TestUnservedError(t *testing.T) {
 }
 
 func TestKindWatchDiscover(t *testing.T) {
-	g := loadOptional(t)
+	g := LoadOptionalGraph(t)
 	saved := discoverBackoff
 	t.Cleanup(func() { discoverBackoff = saved })
 	discoverBackoff.Duration = time.Millisecond
@@ -134,7 +136,7 @@ func TestKindWatchDiscover(t *testing.T) {
 // unserved kind gets an error for each and waits; a skipped one costs nothing; when the
 // kind appears, it is watched, then the waiting instances are woken.
 func TestKindWatchNeedAndAppear(t *testing.T) {
-	g := loadOptional(t)
+	g := LoadOptionalGraph(t)
 	disc := serving(configMapGVK)
 	k := newKindWatch(g, disc, nil, 0, logr.Discard())
 	k.markWatched(configMapGVK)
@@ -203,7 +205,7 @@ func (g *groupVersions) ServerResourcesForGroupVersion(gv string) (*metav1.APIRe
 // TestKindWatchPoll: one question per group version with missing kinds and period; a
 // group version that is served without the kind, or only as a subresource, is not enough.
 func TestKindWatchPoll(t *testing.T) {
-	g := loadOptional(t)
+	g := LoadOptionalGraph(t)
 	disc := serving(configMapGVK)
 	gvs := &groupVersions{docs: map[string]*metav1.APIResourceList{}, asked: map[string]int{}}
 	k := newKindWatch(g, disc, gvs, 0, logr.Discard())

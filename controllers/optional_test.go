@@ -18,29 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/loom-mcp/loom/engine/graph"
-	engineschema "github.com/loom-mcp/loom/engine/schema"
+	"github.com/loom-mcp/loom/controllers"
 )
 
 var gizmoGVR = schema.GroupVersionResource{Group: "optional.loom.dev", Version: "v1", Resource: "gizmos"}
-
-// optionalGraph loads testdata/optional-kinds.yaml, typed by the App and Gizmo CRDs.
-func optionalGraph(t *testing.T) *graph.Graph {
-	t.Helper()
-	s, err := engineschema.Builtin()
-	require.NoError(t, err)
-	for _, f := range []string{"../testdata/engine/crd.yaml", "testdata/gizmo-crd.yaml"} {
-		data, err := os.ReadFile(f)
-		require.NoError(t, err)
-		_, err = s.AddCRD(data, f)
-		require.NoError(t, err)
-	}
-	data, err := os.ReadFile("testdata/optional-kinds.yaml")
-	require.NoError(t, err)
-	g, err := graph.Load("optional-kinds.yaml", data, graph.WithSchemas(s))
-	require.NoError(t, err)
-	return g
-}
 
 // freeAddr is a local TCP address nothing listens on (the moment it is returned).
 func freeAddr(t *testing.T) string {
@@ -89,7 +70,7 @@ func TestOptionalKinds(t *testing.T) {
 	installAppCRD(t)
 	require.False(t, servesResource(t, gizmoGVR), "the Gizmo CRD must be absent when the test starts")
 	probe := freeAddr(t)
-	runOperatorAs(t, optionalGraph(t), nil, operatorRun{probeAddr: probe})
+	runOperatorAs(t, controllers.LoadOptionalGraph(t), nil, operatorRun{probeAddr: probe})
 	requireReadyz(t, probe, "with the Gizmo CRD absent")
 
 	d := adminDynamic(t)
