@@ -50,18 +50,26 @@ func (c *ControlPlane) Restart(ctx context.Context, name string, down time.Durat
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	comp, err := startComponent(c.Dir, old.binDir, name, old.args...)
+	comp, err := c.respawn(i)
 	if err != nil {
-		return err
-	}
-	c.watchdog.watch(comp.pid)
-	c.components[i] = comp
-	if err := c.writeState(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	return waitFor(ctx, check{comp, ready})
+}
+
+// respawn starts the component at index i of c.components again, with the same flags and
+// data, in its place.
+func (c *ControlPlane) respawn(i int) (*component, error) {
+	old := c.components[i]
+	comp, err := startComponent(c.Dir, old.binDir, old.name, old.args...)
+	if err != nil {
+		return nil, err
+	}
+	c.watchdog.watch(comp.pid)
+	c.components[i] = comp
+	return comp, c.writeState()
 }
 
 func (c *ControlPlane) componentIndex(name string) int {

@@ -204,3 +204,56 @@ func TestStartRetriesTakenPort(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "the failed attempts before the last leave nothing")
 }
+
+// TestStartRestartsKwokOnce: a kwok that exits during its first start (kwok v0.7.0 sometimes
+// panics there) is started once more, and the control plane comes up with its node Ready; a
+// kwok that exits every time fails Start, naming it.
+func TestStartRestartsKwokOnce(t *testing.T) {
+	real := binDir(t)
+	for _, tc := range []struct {
+		name     string
+		failures int
+		starts   int
+		ok       bool
+	}{
+		{"first start panics", 1, 2, true},
+		{"every start panics", 99, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin, parent := t.TempDir(), t.TempDir()
+			for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+				require.NoError(t, os.Symlink(filepath.Join(real, name), filepath.Join(bin, name)))
+			}
+			starts := filepath.Join(t.TempDir(), "starts")
+			script := fmt.Sprintf("#!/bin/sh\necho x >> %[1]s\nif [ $(wc -l < %[1]s) -le %[2]d ]; then echo 'panic: on purpose' >&2; exit 2; fi\nexec %[3]s \"$@\"\n",
+				starts, tc.failures, filepath.Join(real, "kwok"))
+			require.NoError(t, os.WriteFile(filepath.Join(bin, "kwok"), []byte(script), 0o755))
+
+			c, err := controlplane.Start(context.Background(), controlplane.WithBinDir(bin), controlplane.WithParentDir(parent))
+			if c != nil {
+				t.Cleanup(func() { _ = c.Stop() })
+			}
+			data, readErr := os.ReadFile(starts)
+			require.NoError(t, readErr)
+			assert.Equal(t, tc.starts, strings.Count(string(data), "x"), "kwok's starts")
+			if !tc.ok {
+				var compErr *controlplane.ComponentError
+				require.ErrorAs(t, err, &compErr)
+				assert.Equal(t, "kwok", compErr.Component)
+				assert.Contains(t, compErr.Tail, "panic: on purpose")
+				return
+			}
+			require.NoError(t, err)
+			_, comps, err := controlplane.Status(c.Dir)
+			require.NoError(t, err)
+			kwoks := 0
+			for _, comp := range comps {
+				if comp.Name == "kwok" {
+					kwoks++
+					assert.True(t, comp.Running, "the second kwok runs")
+				}
+			}
+			assert.Equal(t, 1, kwoks, "the dead kwok is no longer a component")
+		})
+	}
+}
