@@ -18,12 +18,9 @@ import (
 
 // diffFlags are loom diff's flags.
 type diffFlags struct {
-	kubeconfig, context, namespace, graphPath string
-	output                                    string
-	crds, set                                 []string
-	concurrency, burst                        int
-	qps                                       float32
-	timeout                                   time.Duration
+	fleetFlags
+	kubeconfig, context, namespace, output string
+	timeout                                time.Duration
 }
 
 func newDiffCmd() *cobra.Command {
@@ -67,12 +64,7 @@ not be made (a bad flag or graph, an unreachable cluster, a request that failed)
 	fl.StringVar(&f.context, "context", "", "the kubeconfig context (default: its current one)")
 	fl.StringVarP(&f.output, "output", "o", "text", "text, or json: one document with the instances that would change and the counts")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "only the instances of this namespace (default: every namespace; with NAME: the context's)")
-	fl.StringVar(&f.graphPath, "graph", "", "a ResourceGraph file (default: the embedded MCPServer graph)")
-	fl.StringArrayVar(&f.crds, "crd", nil, "a CRD file typing a custom kind --graph uses: its instance, or a kind it renders or reads (repeatable)")
-	fl.StringArrayVar(&f.set, "set", nil, "a configuration value KEY=VALUE, over the environment (repeatable)")
-	fl.IntVar(&f.concurrency, "concurrency", 16, "instances diffed at once")
-	fl.Float32Var(&f.qps, "kube-api-qps", 200, "client requests per second to the API server")
-	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
+	f.fleetFlags.bind(fl, "diffed")
 	fl.DurationVar(&f.timeout, "request-timeout", time.Minute, "how long one request to the API server may take")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{Code: 2, Err: err} })
 	return cmd
@@ -82,11 +74,7 @@ func runDiff(cmd *cobra.Command, f diffFlags, args []string) error {
 	if f.output != "text" && f.output != "json" {
 		return fmt.Errorf("-o %q: expected text or json", f.output)
 	}
-	g, err := operatorGraph(operatorFlags{graphPath: f.graphPath, crds: f.crds})
-	if err != nil {
-		return err
-	}
-	cfg, err := operatorConfig(g, f.set)
+	g, cfg, err := f.fleetFlags.load()
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func junitSuiteOf(dir string, results []cases.Result, err error, took time.Durat
 	for _, r := range results {
 		c := junitCase{Name: r.Name, Classname: dir}
 		if r.Failed() {
-			c.Failure = &junitText{Message: firstLine(failureText(r)), Text: failureText(r)}
+			c.Failure = &junitText{Message: firstLine(r.Report()), Text: r.Report()}
 			s.Failures++
 		}
 		s.Cases = append(s.Cases, c)

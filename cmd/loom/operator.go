@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -28,22 +27,18 @@ import (
 
 	"github.com/loom-mcp/loom/controllers"
 	"github.com/loom-mcp/loom/engine/graph"
-	"github.com/loom-mcp/loom/engine/input"
 	"github.com/loom-mcp/loom/internal/version"
-	"github.com/loom-mcp/loom/templates"
 )
 
 type operatorFlags struct {
-	kubeconfig, graphPath, metricsAddr, probeAddr, leaderNamespace string
-	crds, set                                                      []string
-	leaderElect                                                    bool
-	qps                                                            float32
-	burst, concurrency                                             int
-	memoryLimit                                                    string
-	namespaces                                                     []string
-	metricsSecure                                                  bool
-	leaseDuration, renewDeadline, retryPeriod                      time.Duration
-	zap                                                            zap.Options
+	fleetFlags
+	zap                                                 zap.Options // the --zap-… logging flags
+	kubeconfig, metricsAddr, probeAddr, leaderNamespace string
+	leaderElect                                         bool
+	memoryLimit                                         string
+	namespaces                                          []string
+	metricsSecure                                       bool
+	leaseDuration, renewDeadline, retryPeriod           time.Duration
 }
 
 func newOperatorCmd() *cobra.Command {
@@ -61,17 +56,11 @@ the others in the README) and from --set KEY=VALUE, and reconciles until SIGINT 
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster)")
-	fl.StringVar(&f.graphPath, "graph", "", "a ResourceGraph file to serve instead of the embedded MCPServer graph")
-	fl.StringArrayVar(&f.crds, "crd", nil, "a CRD file typing --graph's instance kind (repeatable)")
-	fl.StringArrayVar(&f.set, "set", nil, "a configuration value KEY=VALUE, over the environment (repeatable)")
+	f.fleetFlags.bind(fl, "reconciled")
 	fl.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", `metrics address ("0" turns metrics off)`)
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz")
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, for running more than one replica")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
-	// Sized for thousands of instances: a fleet's first convergence is a burst of applies.
-	fl.Float32Var(&f.qps, "kube-api-qps", 200, "client requests per second to the API server")
-	fl.IntVar(&f.burst, "kube-api-burst", 400, "client request burst")
-	fl.IntVar(&f.concurrency, "concurrency", 16, "instances reconciled at once")
 	fl.StringVar(&f.memoryLimit, "memory-limit", "", `soft limit of the Go runtime's memory, e.g. "64Mi" (default: $GOMEMLIMIT, else none); above it the garbage collector works harder`)
 	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "serve only these namespaces (comma-separated): watch and write nowhere else; `loom rbac --namespaces` prints the Roles this needs (default: every namespace)")
 	fl.BoolVar(&f.metricsSecure, "metrics-secure", false, "serve metrics over HTTPS, only to callers whose token may get /metrics (TokenReview and SubjectAccessReview); the install sets it")
@@ -99,11 +88,7 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 		}
 		debug.SetMemoryLimit(q.Value())
 	}
-	g, err := operatorGraph(f)
-	if err != nil {
-		return err
-	}
-	cfg, err := operatorConfig(g, f.set)
+	g, cfg, err := f.fleetFlags.load()
 	if err != nil {
 		return err
 	}
@@ -180,16 +165,6 @@ func operatorNamespaces(g *graph.Graph, list []string) ([]string, error) {
 	return namespaces, nil
 }
 
-// operatorConfig is the graph's configuration from the environment, with --set KEY=VALUE
-// over it, each value checked against the key's declared type.
-func operatorConfig(g *graph.Graph, set []string) (map[string]any, error) {
-	cfg, err := g.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	return setConfig(g, cfg, set)
-}
-
 // setConfig sets each --set KEY=VALUE of set over cfg, parsed as the graph's key types it,
 // and checks the whole against the graph's config keys.
 func setConfig(g *graph.Graph, cfg map[string]any, set []string) (map[string]any, error) {
@@ -217,14 +192,6 @@ var buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 }, []string{"version", "commit", "goversion"})
 
 func init() { metrics.Registry.MustRegister(buildInfo) }
-
-// operatorGraph loads --graph, or the embedded MCPServer graph typed by the embedded CRD.
-func operatorGraph(f operatorFlags) (*graph.Graph, error) {
-	if f.graphPath != "" {
-		return input.Graph(f.graphPath, f.graphPath, f.crds...)
-	}
-	return templates.LoadMCPServer()
-}
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
 	if kubeconfig != "" {

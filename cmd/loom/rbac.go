@@ -13,9 +13,10 @@ import (
 )
 
 type rbacFlags struct {
-	graphPath, name, serviceAccount, user string
-	crds, namespaces                      []string
-	diff                                  bool
+	servedGraph
+	name, serviceAccount, user string
+	namespaces                 []string
+	diff                       bool
 }
 
 func newRBACCmd() *cobra.Command {
@@ -42,8 +43,7 @@ kinds (for its dry-run applies; RBAC cannot grant a dry run without the write).`
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRBAC(cmd.OutOrStdout(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.graphPath, "graph", "", "a ResourceGraph file (default: the embedded MCPServer graph)")
-	fl.StringArrayVar(&f.crds, "crd", nil, "a CRD file typing --graph's instance kind (repeatable)")
+	f.servedGraph.bind(fl)
 	fl.StringVar(&f.name, "name", "loom", "the name of the ClusterRole (of the Roles and RoleBindings with --namespaces)")
 	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "print Roles for an operator restricted to these namespaces (comma-separated)")
 	fl.StringVar(&f.serviceAccount, "service-account", "loom-system/loom", "with --namespaces: the operator's ServiceAccount, NAMESPACE/NAME")
@@ -63,7 +63,7 @@ type rbacObject struct {
 }
 
 func runRBAC(w io.Writer, f rbacFlags) error {
-	g, err := operatorGraph(operatorFlags{graphPath: f.graphPath, crds: f.crds})
+	g, err := f.servedGraph.load()
 	if err != nil {
 		return err
 	}

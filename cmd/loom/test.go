@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -33,7 +31,7 @@ the case's expected.yaml; no cluster is needed.
 
 Layout:
 
-` + indent(cases.Layout, "  ") + `
+` + cases.Layout + `
 
 Every rendered object is checked as the API server would check it (its kind's OpenAPI
 schema; for a CRD kind also its patterns, enums, bounds, formats and x-kubernetes-validations
@@ -93,12 +91,12 @@ func runSuites(cmd *cobra.Command, dirs []string, opts cases.Options, junit stri
 		results, err := cases.Run(cmd.Context(), dir, opts)
 		suites = append(suites, junitSuiteOf(dir, results, err, time.Since(start)))
 		if err != nil {
-			fmt.Fprintf(out, "FAIL %s\n%s\n", dir, indent(err.Error(), "    "))
+			cases.WriteSuiteError(out, dir, err)
 			failed++
 			continue
 		}
 		for _, r := range results {
-			printResult(out, r)
+			cases.WriteResult(out, r)
 			if r.Failed() {
 				failed++
 			} else {
@@ -136,49 +134,4 @@ func goStyleFlags(flags *pflag.FlagSet, args []string) []string {
 		}
 	}
 	return out
-}
-
-func printResult(out io.Writer, r cases.Result) {
-	verdict := "ok  "
-	if r.Failed() {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(out, "%s %s\n", verdict, r.Dir)
-	fmt.Fprint(out, indent(failureText(r), "    "))
-}
-
-// failureText is why a case failed, "" when it passed.
-func failureText(r cases.Result) string {
-	var b strings.Builder
-	out := &b
-	if r.Err != nil {
-		fmt.Fprintln(out, r.Err.Error())
-	}
-	if r.Diff != "" {
-		fmt.Fprint(out, strings.TrimSuffix(r.Diff, "\n"), "\n")
-	}
-	if len(r.Failures) > 0 {
-		fmt.Fprintf(out, "%s does not hold:\n", filepath.Join(r.Dir, "assert.yaml"))
-		for _, f := range r.Failures {
-			fmt.Fprintf(out, "  %s\n", f)
-		}
-	}
-	for _, f := range r.Refused {
-		fmt.Fprintf(out, "%s\n", f)
-	}
-	for _, f := range r.Updated {
-		fmt.Fprintf(out, "updated %s\n", f)
-	}
-	return b.String()
-}
-
-// indent prefixes every line of s that is not empty.
-func indent(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = prefix + l
-		}
-	}
-	return strings.Join(lines, "\n")
 }
