@@ -249,34 +249,13 @@ type AnalyticsKeyRef struct {
 // +kubebuilder:validation:Enum=low;medium;high
 type TrustLevel string
 
-// Trust levels, lowest first.
-const (
-	TrustLow    TrustLevel = "low"
-	TrustMedium TrustLevel = "medium"
-	TrustHigh   TrustLevel = "high"
-)
-
 // SideEffect says what calling a tool may change.
 // +kubebuilder:validation:Enum=read;write;destructive
 type SideEffect string
 
-// Side effects, least harmful first.
-const (
-	SideEffectRead        SideEffect = "read"
-	SideEffectWrite       SideEffect = "write"
-	SideEffectDestructive SideEffect = "destructive"
-)
-
 // RiskLevel is an informational risk rating of a tool, carried into the policy.
 // +kubebuilder:validation:Enum=low;medium;high
 type RiskLevel string
-
-// Risk levels, lowest first.
-const (
-	RiskLow    RiskLevel = "low"
-	RiskMedium RiskLevel = "medium"
-	RiskHigh   RiskLevel = "high"
-)
 
 // Tool is one tool of the server's inventory.
 type Tool struct {
@@ -317,14 +296,6 @@ type InventoryItem struct {
 //
 // +kubebuilder:validation:XValidation:rule="self.size() == 0 || self in ['none', 'header', 'oauth', 'mtls']",message="must be none, header, oauth or mtls"
 type AuthMode string
-
-// Auth modes.
-const (
-	AuthNone   AuthMode = "none"
-	AuthHeader AuthMode = "header"
-	AuthOAuth  AuthMode = "oauth"
-	AuthMTLS   AuthMode = "mtls"
-)
 
 // AuthSpec configures caller identity at the gateway. The header names are plain
 // defaults so a policy file never carries an empty header name. With mode oauth the
@@ -369,22 +340,10 @@ type AuthSpec struct {
 // +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['allow-list', 'observe']",message="must be allow-list or observe"
 type PolicyMode string
 
-// Policy modes.
-const (
-	PolicyAllowList PolicyMode = "allow-list"
-	PolicyObserve   PolicyMode = "observe"
-)
-
 // Decision is the gateway's answer to a call: allow or deny. A grant's tool rule uses it as
 // it is; policy.defaultDecision also takes a blank value (see PolicySpec).
 // +kubebuilder:validation:Enum=allow;deny
 type Decision string
-
-// Decisions.
-const (
-	DecisionAllow Decision = "allow"
-	DecisionDeny  Decision = "deny"
-)
 
 // PolicySpec configures authorization at the gateway.
 type PolicySpec struct {
@@ -481,13 +440,6 @@ type AnalyticsSpec struct {
 // +kubebuilder:validation:XValidation:rule="self.trim().size() == 0 || self in ['RollingUpdate', 'Recreate', 'Canary']",message="must be RollingUpdate, Recreate or Canary"
 type RolloutStrategy string
 
-// Rollout strategies.
-const (
-	RolloutRollingUpdate RolloutStrategy = "RollingUpdate"
-	RolloutRecreate      RolloutStrategy = "Recreate"
-	RolloutCanary        RolloutStrategy = "Canary"
-)
-
 // RolloutSpec configures the Deployment strategy. maxUnavailable and maxSurge accept
 // an integer or a percentage; MCP Runtime manifests write them as strings ("1"), which
 // the template turns into the integer 1. As in MCP Runtime, a string is read without
@@ -512,32 +464,12 @@ type RolloutSpec struct {
 	CanaryReplicas *int32 `json:"canaryReplicas,omitempty"`
 }
 
-// Phase summarises the server's readiness.
+// Phase summarises the server's readiness: Pending (no owned object is ready yet),
+// PartiallyReady (some, not all, are), Ready (every owned object the spec asks for is
+// ready) or Error (the spec or the operator's configuration is invalid; the message says
+// why).
 // +kubebuilder:validation:Enum=Pending;PartiallyReady;Ready;Error
 type Phase string
-
-// Phases.
-const (
-	// PhasePending: no owned object is ready yet.
-	PhasePending Phase = "Pending"
-	// PhasePartiallyReady: some, not all, owned objects are ready.
-	PhasePartiallyReady Phase = "PartiallyReady"
-	// PhaseReady: every owned object the spec asks for is ready.
-	PhaseReady Phase = "Ready"
-	// PhaseError: the spec or operator configuration is invalid; message says why.
-	PhaseError Phase = "Error"
-)
-
-// Condition types in status.conditions.
-const (
-	ConditionDeploymentReady = "DeploymentReady"
-	ConditionServiceReady    = "ServiceReady"
-	ConditionIngressReady    = "IngressReady"
-	ConditionGatewayReady    = "GatewayReady"
-	ConditionPolicyReady     = "PolicyReady"
-	ConditionCanaryReady     = "CanaryReady"
-	ConditionReady           = "Ready"
-)
 
 // MCPServerStatus is the observed state, written by the operator only.
 type MCPServerStatus struct {
