@@ -157,7 +157,7 @@ func TestFaultOperatorKilled(t *testing.T) {
 		require.Eventually(t, func() bool { return writesSince(t, started) >= k }, 60*time.Second, 20*time.Millisecond, "the operator wrote nothing")
 		require.NoError(t, syscall.Kill(-op.Process.Pid, syscall.SIGKILL))
 		_ = op.Wait()
-		kills = append(kills, fmt.Sprintf("%d writes (%d Ready)", k, countReady(d, ns, names)))
+		kills = append(kills, fmt.Sprintf("%d writes %.1fs after its start (%d Ready)", k, time.Since(started).Seconds(), countReady(d, ns, names)))
 		started = time.Now()
 		if i < 9 {
 			op = startOperatorProcess(t, bin, slow...)
