@@ -24,7 +24,6 @@ import (
 //	    The SHA-256 of the string's UTF-8 bytes, as 64 lowercase hex digits.
 //	    sha256("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 //
-//
 // base64.encode(<bytes>) and base64.decode(<string>), standard base64, come with cel-go's
 // encoders extension (ext.Encoders, in env.go's libraries).
 type loomLib struct{}

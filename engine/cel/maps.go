@@ -67,13 +67,8 @@ func merge(a, b ref.Val, deep bool) ref.Val {
 		return types.MaybeNoSuchOverloadErr(a)
 	}
 	out := make(map[ref.Val]ref.Val, mapLen(am)+mapLen(bm))
-	for it := am.Iterator(); it.HasNext() == types.True; {
-		key := it.Next()
-		out[key] = am.Get(key)
-	}
-	for it := bm.Iterator(); it.HasNext() == types.True; {
-		key := it.Next()
-		val := bm.Get(key)
+	entries(am, func(key, val ref.Val) { out[key] = val })
+	entries(bm, func(key, val ref.Val) {
 		if old, ok := out[key]; ok && deep {
 			_, oldMap := old.(traits.Mapper)
 			_, newMap := val.(traits.Mapper)
@@ -82,7 +77,7 @@ func merge(a, b ref.Val, deep bool) ref.Val {
 			}
 		}
 		out[key] = val
-	}
+	})
 	return types.NewRefValMap(types.DefaultTypeAdapter, out)
 }
 
@@ -98,13 +93,34 @@ func omit(m, keys ref.Val) ref.Val {
 		drop[it.Next()] = true
 	}
 	out := make(map[ref.Val]ref.Val, mapLen(mm))
-	for it := mm.Iterator(); it.HasNext() == types.True; {
-		key := it.Next()
+	entries(mm, func(key, val ref.Val) {
 		if !drop[key] {
-			out[key] = mm.Get(key)
+			out[key] = val
 		}
-	}
+	})
 	return types.NewRefValMap(types.DefaultTypeAdapter, out)
+}
+
+// entries calls f with each entry of m: straight from the Go map for the two kinds a
+// template meets (objects read from the cluster or the instance, and map literals), which
+// is several times faster than cel-go's iterator and lookups.
+func entries(m traits.Mapper, f func(key, val ref.Val)) {
+	switch native := m.Value().(type) {
+	case map[string]any:
+		for k, v := range native {
+			f(types.String(k), types.DefaultTypeAdapter.NativeToValue(v))
+		}
+		return
+	case map[ref.Val]ref.Val:
+		for k, v := range native {
+			f(k, v)
+		}
+		return
+	}
+	for it := m.Iterator(); it.HasNext() == types.True; {
+		key := it.Next()
+		f(key, m.Get(key))
+	}
 }
 
 func mapLen(m traits.Mapper) int {
