@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newValidateCmd(),
 		newTestCmd(),
 		newVersionCmd(),
+		newCELCmd(),
 	// subcommands, one file each
 	)
 	return root

@@ -26,8 +26,8 @@ var (
 // namedLib is one CEL library of the environment every graph starts from, as the
 // reference (Reference) names it.
 type namedLib struct {
-	// Name is how the reference titles it; Link where its functions are documented.
-	Name, Link string
+	// name is how the reference titles it; link where its functions are documented.
+	name, link string
 	opt        cel.EnvOption
 }
 
