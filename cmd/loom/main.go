@@ -36,6 +36,7 @@ func newRootCmd() *cobra.Command {
 		newTestCmd(),
 		newVersionCmd(),
 		newCELCmd(),
+		newSchemaCmd(),
 	// subcommands, one file each
 	)
 	return root
