@@ -99,6 +99,7 @@ type Env struct {
 	env       *cel.Env
 	costLimit uint64
 	declared  map[string]bool
+	provider  *apiservercel.DeclTypeProvider // the graph's object types; nil when none
 }
 
 // NewEnv builds the environment of one graph: the Kubernetes base libraries, the object
@@ -109,8 +110,9 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 		return nil, fmt.Errorf("building the CEL environment: %w", err)
 	}
 	var opts []cel.EnvOption
+	var provider *apiservercel.DeclTypeProvider
 	if len(declTypes) > 0 {
-		provider := apiservercel.NewDeclTypeProvider(declTypes...)
+		provider = apiservercel.NewDeclTypeProvider(declTypes...)
 		provider.SetRecognizeKeywordAsFieldName(true)
 		popts, err := provider.EnvOptions(b.CELTypeProvider())
 		if err != nil {
@@ -132,7 +134,7 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 	for _, v := range vars {
 		declared[v.Name] = true
 	}
-	return &Env{env: env, costLimit: costLimit, declared: declared}, nil
+	return &Env{env: env, costLimit: costLimit, declared: declared, provider: provider}, nil
 }
 
 // Extend adds variables.
@@ -152,7 +154,7 @@ func (e *Env) Extend(vars ...Variable) (*Env, error) {
 	for _, v := range vars {
 		declared[v.Name] = true
 	}
-	return &Env{env: env, costLimit: e.costLimit, declared: declared}, nil
+	return &Env{env: env, costLimit: e.costLimit, declared: declared, provider: e.provider}, nil
 }
 
 // CompileError is a syntax or type error in one expression.

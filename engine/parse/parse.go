@@ -92,7 +92,7 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) map[string
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
 		if len(allowed) > 0 && !slices.Contains(allowed, key) {
-			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
+			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s);%s", key, strings.Join(allowed, ", "), DidYouMean(key, allowed))
 			continue
 		}
 		if _, dup := out[key]; dup {
