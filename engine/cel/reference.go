@@ -59,9 +59,7 @@ var macroDocs = []Doc{
 	{"cel.bind", "cel.bind(name, init, e)", "e with name standing for init, evaluated once: names a value an expression uses more than once (ext.Bindings).", `cel.bind(n, "web", n + "-" + n) == "web-web"`},
 }
 
-const (
-	celSpecDoc = "https://github.com/google/cel-spec/blob/master/doc/langdef.md#list-of-standard-definitions"
-)
+const celSpecDoc = "https://github.com/google/cel-spec/blob/master/doc/langdef.md#list-of-standard-definitions"
 
 // Reference writes, as Markdown, everything a graph's expressions can call: vars (the
 // graph's variables, described by the caller, which knows them), the macros, the
