@@ -24,7 +24,7 @@ var (
 		{"spec", ref("spec"), true, ""},
 	}
 	metadataFields = []field{
-		{"name", str(), false, "The graph's name: the operator's --graph-name, its objects' loom.dev/graph label."},
+		{"name", str(), false, "The graph's name: the loom.dev/graph label of the objects it applies."},
 		{"labels", stringMap(), false, ""},
 		{"annotations", stringMap(), false, ""},
 	}
