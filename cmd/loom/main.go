@@ -35,6 +35,8 @@ func newRootCmd() *cobra.Command {
 		newValidateCmd(),
 		newTestCmd(),
 		newVersionCmd(),
+		newCELCmd(),
+		newSchemaCmd(),
 	// subcommands, one file each
 	)
 	return root

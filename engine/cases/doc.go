@@ -6,7 +6,8 @@
 // that must equal the case's expected.yaml, whose objects and status must pass what the API
 // server checks, and satisfy its assert.yaml (engine/assert); or, for a case with
 // expected-error.txt, an error that says each of its lines.
-// Layout is the authoritative description, printed by `loom test --help`.
+// Layout is the authoritative description, printed by `loom test --help`; SuiteSchema is
+// suite.yaml's JSON Schema, from the Go type it is decoded into.
 //
 // It may import engine/input (every file goes through it), engine/graph, engine/render and
 // engine/assert, and libraries; it needs no cluster.

@@ -69,11 +69,12 @@ type Suite struct {
 }
 
 // suiteFile is suite.yaml. Config is decoded apart so that its integers stay int64.
+// SuiteSchema describes it from these fields and their doc tags.
 type suiteFile struct {
-	Graph  string          `json:"graph"`
-	CRDs   []string        `json:"crds"`
-	Config json.RawMessage `json:"config"`
-	Now    string          `json:"now"`
+	Graph  string          `json:"graph" doc:"The ResourceGraph file, relative to the suite's directory." required:"true"`
+	CRDs   []string        `json:"crds" doc:"The CRD files that type the instance and any other custom kind, relative to the suite's directory."`
+	Config json.RawMessage `json:"config" doc:"The operator configuration every case starts from; a case's config.yaml is merged over it."`
+	Now    string          `json:"now" doc:"The clock that stamps lastTransitionTime, RFC 3339 (default 2026-01-01T00:00:00Z)." format:"date-time"`
 }
 
 // Load reads DIR/suite.yaml and loads its CRDs and graph.

@@ -24,8 +24,9 @@ import (
 //
 // Functions whose result can be far larger than their arguments (replace, join, format)
 // and the regex functions are charged before they run, from their arguments (counted
-// through nested values); the others after, from their result (its length: a string's
-// bytes, a list's elements). join, and the regex functions with a constant pattern, are
+// through nested values), as is deepMerge, from the maps it will build (which a value
+// nested in itself could make many); the others after, from their result (its length: a
+// string's bytes, a list's elements, a map's entries). join, and the regex functions with a constant pattern, are
 // charged as their first argument is evaluated (argCharges); the others evaluate their
 // arguments once more to be charged.
 var (
@@ -36,11 +37,15 @@ var (
 		"base64.decode": true, "string": true, "bytes": true,
 		// json.encode's ToJSON stops at MaxValueSize.
 		"json.encode": true,
+		// maps.go: the result holds at most the entries of both maps.
+		"merge": true, "omit": true,
 	}
 	// chargedBefore are charged from their arguments, before they run.
 	chargedBefore = map[string]bool{
 		"replace": true, "join": true, "format": true,
 		"matches": true, "find": true, "findAll": true,
+		// maps.go: the maps it builds, counted along the keys both maps hold.
+		"deepMerge": true,
 	}
 )
 
@@ -243,6 +248,11 @@ func costBefore(fn string, args []ref.Val, limit uint64) uint64 {
 		return regexCost(textLen(args[0]), math.Max(math.Ceil(float64(textLen(args[1]))*0.25), 1))
 	case "replace":
 		return replaceSize(args, limit)
+	case "deepMerge":
+		if len(args) < 2 {
+			return 0
+		}
+		return deepMergeCost(args[0], args[1], limit)
 	}
 	// join, format, json.encode: the result holds all of the arguments.
 	var n uint64

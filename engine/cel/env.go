@@ -23,34 +23,65 @@ var (
 	baseErr  error
 )
 
+// namedLib is one CEL library of the environment every graph starts from, as the
+// reference (Reference) names it.
+type namedLib struct {
+	// name is how the reference titles it; link where its functions are documented.
+	name, link string
+	opt        cel.EnvOption
+}
+
+// libraries are the libraries of the base environment, in the reference's order: those of
+// Kubernetes 1.33's CEL environment, cel-go's bindings (cel.bind), and loom's own.
+var libraries = []namedLib{
+	{"Kubernetes URLs", k8sLibDoc + "#URLs", library.URLs()},
+	{"Kubernetes regex", k8sLibDoc + "#Regex", library.Regex()},
+	{"Kubernetes lists", k8sLibDoc + "#Lists", library.Lists()},
+	{"Kubernetes quantity", k8sLibDoc + "#Quantity", library.Quantity()},
+	{"Kubernetes IP", k8sLibDoc + "#IP", library.IP()},
+	{"Kubernetes CIDR", k8sLibDoc + "#CIDR", library.CIDR()},
+	{"Kubernetes format", k8sLibDoc + "#Format", library.Format()},
+	{"Kubernetes semver", k8sLibDoc + "#SemverLib", library.SemverLib(library.SemverVersion(1))},
+	{"cel-go strings (ext.Strings, version 2)", celExtDoc + "#Strings", ext.Strings(ext.StringsVersion(2))},
+	{"cel-go sets (ext.Sets)", celExtDoc + "#Sets", ext.Sets()},
+	{"cel-go two-variable comprehensions (ext.TwoVarComprehensions)", celExtDoc + "#TwoVarComprehensions", ext.TwoVarComprehensions()},
+	{"cel-go bindings (ext.Bindings)", celExtDoc + "#Bindings", ext.Bindings()},
+	{"cel-go encoders (ext.Encoders)", celExtDoc + "#Encoders", ext.Encoders()},
+	{"loom: JSON and hashes", "library.go", cel.Lib(loomLib{})},
+	{"loom: maps", "maps.go", cel.Lib(mapsLib{})},
+}
+
+const (
+	k8sLibDoc = "https://pkg.go.dev/k8s.io/apiserver@v0.33.13/pkg/cel/library"
+	celExtDoc = "https://pkg.go.dev/github.com/google/cel-go@v0.23.2/ext"
+)
+
+// coreOptions are the options of the base environment besides its libraries: cel-go's
+// standard functions and optional types.
+func coreOptions() []cel.EnvOption {
+	return []cel.EnvOption{
+		cel.EagerlyValidateDeclarations(true),
+		cel.DefaultUTCTimeZone(true),
+		cel.CrossTypeNumericComparisons(true),
+		cel.OptionalTypes(),
+		cel.ASTValidators(
+			cel.ValidateDurationLiterals(),
+			cel.ValidateTimestampLiterals(),
+			cel.ValidateRegexLiterals(),
+		),
+	}
+}
+
 // base is the environment every graph starts from, built once per process. It holds the
 // libraries of Kubernetes 1.33's CEL environment, but not its rule that list and map
 // literals be homogeneous: templates build objects such as {"name": "http", "port": 80}.
 func base() (*cel.Env, error) {
 	baseOnce.Do(func() {
-		baseEnv, baseErr = cel.NewEnv(
-			cel.EagerlyValidateDeclarations(true),
-			cel.DefaultUTCTimeZone(true),
-			cel.CrossTypeNumericComparisons(true),
-			cel.OptionalTypes(),
-			cel.ASTValidators(
-				cel.ValidateDurationLiterals(),
-				cel.ValidateTimestampLiterals(),
-				cel.ValidateRegexLiterals(),
-			),
-			library.URLs(),
-			library.Regex(),
-			library.Lists(),
-			library.Quantity(),
-			library.IP(),
-			library.CIDR(),
-			library.Format(),
-			library.SemverLib(library.SemverVersion(1)),
-			ext.Strings(ext.StringsVersion(2)),
-			ext.Sets(),
-			ext.TwoVarComprehensions(),
-			cel.Lib(loomLib{}),
-		)
+		opts := coreOptions()
+		for _, l := range libraries {
+			opts = append(opts, l.opt)
+		}
+		baseEnv, baseErr = cel.NewEnv(opts...)
 	})
 	return baseEnv, baseErr
 }
@@ -68,6 +99,7 @@ type Env struct {
 	env       *cel.Env
 	costLimit uint64
 	declared  map[string]bool
+	provider  *apiservercel.DeclTypeProvider // the graph's object types; nil when none
 }
 
 // NewEnv builds the environment of one graph: the Kubernetes base libraries, the object
@@ -78,8 +110,9 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 		return nil, fmt.Errorf("building the CEL environment: %w", err)
 	}
 	var opts []cel.EnvOption
+	var provider *apiservercel.DeclTypeProvider
 	if len(declTypes) > 0 {
-		provider := apiservercel.NewDeclTypeProvider(declTypes...)
+		provider = apiservercel.NewDeclTypeProvider(declTypes...)
 		provider.SetRecognizeKeywordAsFieldName(true)
 		popts, err := provider.EnvOptions(b.CELTypeProvider())
 		if err != nil {
@@ -101,7 +134,7 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 	for _, v := range vars {
 		declared[v.Name] = true
 	}
-	return &Env{env: env, costLimit: costLimit, declared: declared}, nil
+	return &Env{env: env, costLimit: costLimit, declared: declared, provider: provider}, nil
 }
 
 // Extend adds variables.
@@ -121,7 +154,7 @@ func (e *Env) Extend(vars ...Variable) (*Env, error) {
 	for _, v := range vars {
 		declared[v.Name] = true
 	}
-	return &Env{env: env, costLimit: e.costLimit, declared: declared}, nil
+	return &Env{env: env, costLimit: e.costLimit, declared: declared, provider: e.provider}, nil
 }
 
 // CompileError is a syntax or type error in one expression.

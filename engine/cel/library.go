@@ -8,7 +8,6 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
-	"github.com/google/cel-go/ext"
 )
 
 // loomLib adds what templates need beyond the Kubernetes CEL libraries: writing a
@@ -25,16 +24,14 @@ import (
 //	    The SHA-256 of the string's UTF-8 bytes, as 64 lowercase hex digits.
 //	    sha256("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 //
-//	base64.encode(<bytes>) -> <string>, base64.decode(<string>) -> <bytes>
-//	    Standard base64, from cel-go's encoders extension.
-//	    base64.encode(bytes("user:pass")) == "dXNlcjpwYXNz"
+// base64.encode(<bytes>) and base64.decode(<string>), standard base64, come with cel-go's
+// encoders extension (ext.Encoders, in env.go's libraries).
 type loomLib struct{}
 
 func (loomLib) ProgramOptions() []cel.ProgramOption { return nil }
 
 func (loomLib) CompileOptions() []cel.EnvOption {
 	return []cel.EnvOption{
-		ext.Encoders(),
 		cel.Function("json.encode",
 			cel.Overload("json_encode_dyn", []*cel.Type{cel.DynType}, cel.StringType,
 				cel.UnaryBinding(jsonEncode))),

@@ -74,7 +74,7 @@ spec:
 	// Output:
 	// app.yaml:12:27: resource settings, field metadata.name: expected string, got int
 	//     in ${schema.spec.replicas}
-	// app.yaml:12:68: resource settings, field metadata.labels.app: undefined field 'imag'
+	// app.yaml:12:68: resource settings, field metadata.labels.app: undefined field 'imag'; did you mean `image`?
 	//  | schema.spec.imag
 	//  | ...........^
 	//     in ${schema.spec.imag}

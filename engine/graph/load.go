@@ -420,15 +420,25 @@ func (l *loader) boolExpr(env *cel.Env, v *parse.Value, owner, path string) *Exp
 func (l *loader) compile(env *cel.Env, src *parse.Source, owner, path string) *Expr {
 	prg, err := env.Compile(src.Text)
 	if err != nil {
-		l.errorf(src.Pos, owner, path, src.Text, "%s", explain(err, l.ids))
+		l.errorf(src.Pos, owner, path, src.Text, "%s", explain(env, err, l.ids))
 		return nil
 	}
 	return &Expr{Program: prg, Pos: src.Pos, Owner: owner, Path: path}
 }
 
-// explain adds a hint to CEL's undeclared-reference errors: which names exist.
-func explain(err error, ids map[string]bool) string {
+// explain adds hints to CEL's errors about unknown names: the nearest name there is to a
+// misspelt variable or field, and for an unknown variable which names exist.
+func explain(env *cel.Env, err error, ids map[string]bool) string {
 	msg := err.Error()
+	if name, candidates, ok := env.Misspelt(err); ok {
+		if hint := parse.DidYouMean(name, candidates); hint != "" {
+			first, rest, _ := strings.Cut(msg, "\n")
+			msg = first + ";" + hint
+			if rest != "" {
+				msg += "\n" + rest
+			}
+		}
+	}
 	if strings.Contains(msg, "undeclared reference") {
 		names := make([]string, 0, len(ids))
 		for id := range ids {

@@ -88,7 +88,7 @@ func (l *loader) mapTree(t *Tree, env *cel.Env, v *parse.Value, target *apiserve
 		case fields != nil:
 			df, ok := fields[f.Key]
 			if !ok {
-				l.errorf(f.Pos, owner, childPath, "", "unknown field %q; %s has: %s", f.Key, where(path), fieldNames(fields))
+				l.errorf(f.Pos, owner, childPath, "", "unknown field %q;%s %s has: %s", f.Key, parse.DidYouMean(f.Key, sortedFields(fields)), where(path), fieldNames(fields))
 				continue
 			}
 			childTarget = df.Type
@@ -277,15 +277,20 @@ func declString(t *apiservercel.DeclType) string {
 }
 
 func fieldNames(fields map[string]*apiservercel.DeclField) string {
+	names := sortedFields(fields)
+	if len(names) > 12 {
+		names = append(names[:12], "…")
+	}
+	return strings.Join(names, ", ")
+}
+
+func sortedFields(fields map[string]*apiservercel.DeclField) []string {
 	names := make([]string, 0, len(fields))
 	for n := range fields {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if len(names) > 12 {
-		names = append(names[:12], "…")
-	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 func where(path string) string {

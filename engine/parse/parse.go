@@ -24,7 +24,7 @@ var celReserved = map[string]bool{
 	"true": true, "var": true, "void": true, "while": true,
 }
 
-var lowerCamel = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+var lowerCamel = regexp.MustCompile(namePattern)
 
 // Parse reads one ResourceGraph document. file names it in errors. All errors found are
 // returned together as an ErrorList.
@@ -92,7 +92,7 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) map[string
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
 		if len(allowed) > 0 && !slices.Contains(allowed, key) {
-			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s)", key, strings.Join(allowed, ", "))
+			p.errorf(k, JoinPath(path, key), "unknown field %q (expected one of: %s);%s", key, strings.Join(allowed, ", "), DidYouMean(key, allowed))
 			continue
 		}
 		if _, dup := out[key]; dup {
@@ -115,7 +115,7 @@ func (p *parser) str(n *yaml.Node, path string) string {
 
 func (p *parser) graph(root *yaml.Node) *Graph {
 	g := &Graph{File: p.file}
-	top := p.fields(root, "", "apiVersion", "kind", "metadata", "spec")
+	top := p.fields(root, "", keys(graphFields)...)
 	if top == nil {
 		return g
 	}
@@ -126,7 +126,7 @@ func (p *parser) graph(root *yaml.Node) *Graph {
 		p.errorf(root, "kind", "expected kind: %s", KindName)
 	}
 	if md, ok := top["metadata"]; ok {
-		if m := p.fields(md, "metadata", "name", "labels", "annotations"); m != nil && m["name"] != nil {
+		if m := p.fields(md, "metadata", keys(metadataFields)...); m != nil && m["name"] != nil {
 			g.Name = p.str(m["name"], "metadata.name")
 		}
 	}
@@ -135,7 +135,7 @@ func (p *parser) graph(root *yaml.Node) *Graph {
 		p.errorf(root, "spec", "missing spec")
 		return g
 	}
-	s := p.fields(spec, "spec", "instance", "config", "vars", "checks", "resources", "status")
+	s := p.fields(spec, "spec", keys(specFields)...)
 	if s == nil {
 		return g
 	}
@@ -168,7 +168,7 @@ func (p *parser) graph(root *yaml.Node) *Graph {
 }
 
 func (p *parser) typeRef(n *yaml.Node, path string) TypeRef {
-	f := p.fields(n, path, "apiVersion", "kind")
+	f := p.fields(n, path, keys(typeRefFields)...)
 	t := TypeRef{Pos: p.pos(n)}
 	if f == nil {
 		return t
@@ -187,7 +187,7 @@ func (p *parser) config(n *yaml.Node) []ConfigKey {
 	for k, v := range p.entries(n, "spec.config", "expected a mapping of configuration keys") {
 		path := "spec.config." + k.Value
 		p.checkName(k, path, k.Value, "config key")
-		f := p.fields(v, path, "type", "default", "env", "enum", "description")
+		f := p.fields(v, path, keys(configKeyFields)...)
 		if f == nil {
 			continue
 		}
@@ -275,7 +275,7 @@ func (p *parser) checks(n *yaml.Node) []Check {
 	var out []Check
 	for i, item := range p.items(n, "spec.checks", "expected a list of checks") {
 		path := fmt.Sprintf("spec.checks[%d]", i)
-		f := p.fields(item, path, "rule", "field", "message")
+		f := p.fields(item, path, keys(checkFields)...)
 		if f == nil {
 			continue
 		}
@@ -299,7 +299,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 	seen := map[string]Pos{}
 	for i, item := range p.items(n, "spec.resources", "expected a list of resources") {
 		path := fmt.Sprintf("spec.resources[%d]", i)
-		f := p.fields(item, path, "id", "shared", "recreate", "includeWhen", "readyWhen", "template", "read")
+		f := p.fields(item, path, keys(resourceFields)...)
 		if f == nil {
 			continue
 		}

@@ -36,7 +36,7 @@ type Read struct {
 
 // read parses a resource's read block.
 func (p *parser) read(n *yaml.Node, path string) *Read {
-	f := p.fields(n, path, "apiVersion", "kind", "name", "namespace", "selector", "filter", "instanceKey", "maxItems")
+	f := p.fields(n, path, keys(readFields)...)
 	r := &Read{Pos: p.pos(n)}
 	if f == nil {
 		return r
@@ -60,7 +60,7 @@ func (p *parser) read(n *yaml.Node, path string) *Read {
 		}
 	}
 	if v, ok := f["selector"]; ok {
-		if sel := p.fields(v, path+".selector", "matchLabels"); sel != nil && sel["matchLabels"] != nil {
+		if sel := p.fields(v, path+".selector", keys(selectorFields)...); sel != nil && sel["matchLabels"] != nil {
 			r.MatchLabels = p.labels(sel["matchLabels"], path+".selector.matchLabels")
 		}
 	}

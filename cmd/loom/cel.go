@@ -1,0 +1,35 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/loom-mcp/loom/engine/cel"
+	"github.com/loom-mcp/loom/engine/parse"
+)
+
+func newCELCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cel",
+		Short: "Print, as Markdown, every variable, macro, operator and function a graph's CEL can use",
+		Long: `Cel prints the reference of loom's CEL environment as Markdown: the variables a graph's
+expressions read, the macros, and every operator and function with its signatures, by
+library, from the environment itself; loom's own functions with a description and an
+example. docs/cel.md is its output.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cel.Reference(cmd.OutOrStdout(), celVariables)
+		},
+	}
+}
+
+// celVariables are the built-in variables (parse.Builtins) and the resource ids, as the
+// reference describes them.
+var celVariables = []cel.VariableDoc{
+	{Name: parse.NameSchema, Type: "the instance's type, from its CRD", Where: "everywhere but a read's `instanceKey`", Description: "The instance, its CRD's defaults applied."},
+	{Name: parse.NameConfig, Type: "an object of the declared `spec.config` keys", Where: "everywhere but a read's `instanceKey`", Description: "The operator configuration the graph declares."},
+	{Name: parse.NameVars + ".<name>", Type: "the var's expression's", Where: "other vars, checks, templates, includeWhen, readyWhen, status, a read's name and filter", Description: "Each var of `spec.vars`, computed after the vars it reads."},
+	{Name: "<id>", Type: "the resource's kind, from its schema; a list of it for a collection read", Where: "templates, includeWhen, readyWhen, status (not vars or checks)", Description: "The object of resource `<id>` last observed in the cluster (a read's object or items). Reading it makes an edge: the reader renders after it."},
+	{Name: parse.NameReady + ".<id>", Type: "bool", Where: "readyWhen, status", Description: "Whether resource `<id>` is ready, by its readyWhen."},
+	{Name: parse.NameErrors, Type: "list(string)", Where: "status", Description: "The errors a person should read: failed checks, evaluation errors, the API server's errors."},
+	{Name: parse.NameItem, Type: "the read kind's", Where: "a collection read's instanceKey and filter", Description: "One item of the collection."},
+}
