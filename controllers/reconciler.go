@@ -212,7 +212,7 @@ func (r *reconciler) converge(ctx context.Context, p *pass) {
 			return
 		}
 		nn := types.NamespacedName{Namespace: p.inst.GetNamespace(), Name: p.inst.GetName()}
-		if errs := r.kinds.need(r.graph, nn, res); len(errs) > 0 {
+		if errs := r.kinds.need(ctx, r.graph, nn, res); len(errs) > 0 {
 			p.errs = append(p.errs, errs...)
 			return
 		}
