@@ -33,27 +33,13 @@ func collectionsGraph(t *testing.T) *graph.Graph {
 // of them; with the third file gone, its ConfigMap is pruned, the others stay (the same
 // objects), the index follows, and the Bundle is Ready again.
 func TestCollectionItemsPruned(t *testing.T) {
-	data, err := os.ReadFile("../examples/collections/crd.yaml")
-	require.NoError(t, err)
-	installCRD(t, data)
-	leastPrivilege(t)
 	ns := "collections"
-	createNamespace(t, ns)
-	startOperator(t, collectionsGraph(t), nil)
+	g := bundleNamespace(t, ns)
+	startOperator(t, g, nil)
 	d := adminDynamic(t)
-	ctx := context.Background()
-
-	bundle := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "example.loom.dev/v1", "kind": "Bundle",
-		"metadata": map[string]any{"name": "site", "namespace": ns},
-		"spec": map[string]any{"files": []any{
-			map[string]any{"name": "readme", "content": "# Site"},
-			map[string]any{"name": "robots", "content": "User-agent: *"},
-			map[string]any{"name": "extra"},
-		}},
-	}}
-	_, err = d.Resource(bundleGVR).Namespace(ns).Create(ctx, bundle, metav1.CreateOptions{})
-	require.NoError(t, err)
+	readme := map[string]any{"name": "readme", "content": "# Site"}
+	robots := map[string]any{"name": "robots", "content": "User-agent: *"}
+	createBundle(t, d, ns, readme, robots, map[string]any{"name": "extra"})
 	waitBundle(t, d, ns, "site-readme,site-robots,site-extra", 3)
 	uids := map[string]string{}
 	for _, name := range []string{"site-readme", "site-robots", "site-extra"} {
@@ -63,12 +49,7 @@ func TestCollectionItemsPruned(t *testing.T) {
 	}
 	assert.Equal(t, "User-agent: *", get(t, d, cmGVR, ns, "site-robots").Object["data"].(map[string]any)["content"])
 
-	live, err := d.Resource(bundleGVR).Namespace(ns).Get(ctx, "site", metav1.GetOptions{})
-	require.NoError(t, err)
-	files, _, _ := unstructured.NestedSlice(live.Object, "spec", "files")
-	require.NoError(t, unstructured.SetNestedSlice(live.Object, files[:2], "spec", "files"))
-	_, err = d.Resource(bundleGVR).Namespace(ns).Update(ctx, live, metav1.UpdateOptions{})
-	require.NoError(t, err)
+	setFiles(t, d, ns, readme, robots)
 	gone(t, d, cmGVR, ns, "site-extra", "the ConfigMap of the file removed")
 	waitBundle(t, d, ns, "site-readme,site-robots", 2)
 	for _, name := range []string{"site-readme", "site-robots"} {
@@ -81,39 +62,16 @@ func TestCollectionItemsPruned(t *testing.T) {
 // index that lists them (rendered from the dry runs, as the reconciler renders it from its
 // applies in the same pass).
 func TestCollectionDiff(t *testing.T) {
-	data, err := os.ReadFile("../examples/collections/crd.yaml")
-	require.NoError(t, err)
-	installCRD(t, data)
-	leastPrivilege(t)
 	ns := "collections-diff"
-	createNamespace(t, ns)
-	g := collectionsGraph(t)
+	g := bundleNamespace(t, ns)
 	stop := runOperator(t, g, nil)
 	d := adminDynamic(t)
-	ctx := context.Background()
-	bundle := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "example.loom.dev/v1", "kind": "Bundle",
-		"metadata": map[string]any{"name": "site", "namespace": ns},
-		"spec": map[string]any{"files": []any{
-			map[string]any{"name": "readme", "content": "v1"},
-			map[string]any{"name": "extra"},
-		}},
-	}}
-	_, err = d.Resource(bundleGVR).Namespace(ns).Create(ctx, bundle, metav1.CreateOptions{})
-	require.NoError(t, err)
+	createBundle(t, d, ns, map[string]any{"name": "readme", "content": "v1"}, map[string]any{"name": "extra"})
 	waitBundle(t, d, ns, "site-readme,site-extra", 2)
 	stop()
+	setFiles(t, d, ns, map[string]any{"name": "readme", "content": "v2"}, map[string]any{"name": "added"})
 
-	live, err := d.Resource(bundleGVR).Namespace(ns).Get(ctx, "site", metav1.GetOptions{})
-	require.NoError(t, err)
-	require.NoError(t, unstructured.SetNestedSlice(live.Object, []any{
-		map[string]any{"name": "readme", "content": "v2"},
-		map[string]any{"name": "added"},
-	}, "spec", "files"))
-	_, err = d.Resource(bundleGVR).Namespace(ns).Update(ctx, live, metav1.UpdateOptions{})
-	require.NoError(t, err)
-
-	report, err := controllers.Diff(ctx, cp.OperatorConfig(), g, controllers.DiffOptions{Namespace: ns})
+	report, err := controllers.Diff(context.Background(), cp.OperatorConfig(), g, controllers.DiffOptions{Namespace: ns})
 	require.NoError(t, err)
 	require.Len(t, report.Instances, 1)
 	site := report.Instances[0]
@@ -127,6 +85,41 @@ func TestCollectionDiff(t *testing.T) {
 		object("files", controllers.DiffPrune, "site-extra"),
 		object("index", controllers.DiffChange, "site-index", controllers.FieldChange{Path: ".data.files", Old: "site-readme,site-extra", New: "site-readme,site-added", HasOld: true, HasNew: true}),
 	}, site.Objects, "the index renders from the dry run's objects, as the reconciler's from its applies")
+}
+
+// bundleNamespace installs the Bundle CRD, grants the operator what the test graphs need,
+// creates the namespace ns, and returns the collections graph.
+func bundleNamespace(t *testing.T, ns string) *graph.Graph {
+	t.Helper()
+	data, err := os.ReadFile("../examples/collections/crd.yaml")
+	require.NoError(t, err)
+	installCRD(t, data)
+	leastPrivilege(t)
+	createNamespace(t, ns)
+	return collectionsGraph(t)
+}
+
+// createBundle creates the Bundle site in ns with the given files.
+func createBundle(t *testing.T, d dynamic.Interface, ns string, files ...any) {
+	t.Helper()
+	bundle := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.loom.dev/v1", "kind": "Bundle",
+		"metadata": map[string]any{"name": "site", "namespace": ns},
+		"spec":     map[string]any{"files": files},
+	}}
+	_, err := d.Resource(bundleGVR).Namespace(ns).Create(context.Background(), bundle, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+// setFiles replaces the files of the Bundle site in ns.
+func setFiles(t *testing.T, d dynamic.Interface, ns string, files ...any) {
+	t.Helper()
+	ctx := context.Background()
+	live, err := d.Resource(bundleGVR).Namespace(ns).Get(ctx, "site", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, unstructured.SetNestedSlice(live.Object, files, "spec", "files"))
+	_, err = d.Resource(bundleGVR).Namespace(ns).Update(ctx, live, metav1.UpdateOptions{})
+	require.NoError(t, err)
 }
 
 // waitBundle waits until the Bundle site is Ready with n files and its index lists files.

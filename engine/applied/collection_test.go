@@ -8,15 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loom-mcp/loom/engine/applied"
-	"github.com/loom-mcp/loom/engine/input"
+	"github.com/loom-mcp/loom/engine/internal/enginetest"
 	"github.com/loom-mcp/loom/engine/render"
 )
 
 // TestObjectsOfACollection: each item's object is applied like any other, labelled with the
 // collection's node.
 func TestObjectsOfACollection(t *testing.T) {
-	g, err := input.Graph("graph.yaml", "../../examples/collections/graph.yaml", "../../examples/collections/crd.yaml")
-	require.NoError(t, err)
+	g := enginetest.CollectionsGraph(t)
 	inst := map[string]any{
 		"apiVersion": "example.loom.dev/v1", "kind": "Bundle",
 		"metadata": map[string]any{"name": "site", "namespace": "docs", "uid": "0b5c1c0e-5d2a-4c1e-9d2e-000000000002"},

@@ -49,11 +49,7 @@ func TestLoadCollection(t *testing.T) {
 
 // TestLoadCollectionErrors: each misuse of forEach and each is a load error at its place.
 func TestLoadCollectionErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		resources string
-		want      []string
-	}{
+	tests := []loadError{
 		{
 			name: "forEach not a list",
 			resources: `  - id: files
@@ -147,14 +143,5 @@ func TestLoadCollectionErrors(t *testing.T) {
 			want: []string{"g.yaml:9:15:", "spec.resources[files].maxItems: expected a positive integer"},
 		},
 	}
-	s := enginetest.Schemas(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := graph.Load("g.yaml", []byte(header+tt.resources), graph.WithSchemas(s))
-			require.Error(t, err)
-			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
-	}
+	assertLoadErrors(t, tests)
 }

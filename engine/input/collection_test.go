@@ -9,13 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/loom-mcp/loom/engine/input"
+	"github.com/loom-mcp/loom/engine/internal/enginetest"
 )
 
 // TestObservedCollection: a resource with forEach is observed as a List of its objects,
 // each given the node's apiVersion and kind; anything else is refused, naming the resource.
 func TestObservedCollection(t *testing.T) {
-	g, err := input.Graph("graph.yaml", "../../examples/collections/graph.yaml", "../../examples/collections/crd.yaml")
-	require.NoError(t, err)
+	g := enginetest.CollectionsGraph(t)
 	tests := []struct {
 		name, data, want string
 	}{
