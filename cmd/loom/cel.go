@@ -28,8 +28,9 @@ var celVariables = []cel.VariableDoc{
 	{Name: parse.NameSchema, Type: "the instance's type, from its CRD", Where: "everywhere but a read's `instanceKey`", Description: "The instance, its CRD's defaults applied."},
 	{Name: parse.NameConfig, Type: "an object of the declared `spec.config` keys", Where: "everywhere but a read's `instanceKey`", Description: "The operator configuration the graph declares."},
 	{Name: parse.NameVars + ".<name>", Type: "the var's expression's", Where: "other vars, checks, templates, includeWhen, readyWhen, status, a read's name and filter", Description: "Each var of `spec.vars`, computed after the vars it reads."},
-	{Name: "<id>", Type: "the resource's kind, from its schema; a list of it for a collection read", Where: "templates, includeWhen, readyWhen, status (not vars or checks)", Description: "The object of resource `<id>` last observed in the cluster (a read's object or items). Reading it makes an edge: the reader renders after it."},
+	{Name: "<id>", Type: "the resource's kind, from its schema; a list of it for a collection read or a resource with forEach", Where: "templates, includeWhen, readyWhen, status (not vars or checks)", Description: "The object of resource `<id>` last observed in the cluster (a read's object or items; for forEach, its items' objects in item order, once all are observed). Reading it makes an edge: the reader renders after it."},
 	{Name: parse.NameReady + ".<id>", Type: "bool", Where: "readyWhen, status", Description: "Whether resource `<id>` is ready, by its readyWhen."},
 	{Name: parse.NameErrors, Type: "list(string)", Where: "status", Description: "The errors a person should read: failed checks, evaluation errors, the API server's errors."},
 	{Name: parse.NameItem, Type: "the read kind's", Where: "a collection read's instanceKey and filter", Description: "One item of the collection."},
+	{Name: parse.NameEach, Type: "the element type of the forEach list", Where: "the template of a resource with forEach", Description: "The item whose object the template renders; metadata.name must read it."},
 }

@@ -36,11 +36,7 @@ func TestLoadSample(t *testing.T) {
 // TestLoadErrors holds one case per class of bad graph. Each message must say where
 // (file:line:col), which resource, which field, the expression, and what was expected.
 func TestLoadErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		resources string
-		want      []string
-	}{
+	tests := []loadError{
 		{
 			name: "type mismatch",
 			resources: `  - id: deployment
@@ -236,16 +232,7 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"g.yaml:12:", "quote the whole value"},
 		},
 	}
-	s := enginetest.Schemas(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := graph.Load("g.yaml", []byte(header+tt.resources), graph.WithSchemas(s))
-			require.Error(t, err)
-			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
-	}
+	assertLoadErrors(t, tests)
 }
 
 // TestLoadFlags: shared and recreate are literal booleans on a resource, false when absent.

@@ -18,10 +18,12 @@ const (
 	NameErrors = "errors"
 	// NameItem is one item of a collection read, in its instanceKey and filter.
 	NameItem = "item"
+	// NameEach is one item of a collection's forEach list, in its template.
+	NameEach = "each"
 )
 
 // Builtins are the built-in names; no resource id or var may take one.
-var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors, NameItem}
+var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors, NameItem, NameEach}
 
 // IsBuiltin reports whether a variable as an expression reads it ("schema", "vars.image",
 // "ready.deployment") is built in, as opposed to a resource id.
