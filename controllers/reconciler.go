@@ -342,8 +342,9 @@ func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 }
 
 // writeStatus writes status when it differs from the instance's, and records an Event when
-// the status's phase (if the graph has one) reaches or leaves Ready or Error: the changes
-// a person wants in `kubectl describe`, without an Event for every step of a rollout.
+// the status's phase (if the graph has one) reaches or leaves Error: what a person wants in
+// `kubectl describe`. An instance that converges as it should records none, so a fleet's
+// convergence sends no Event writes (they would queue behind it and trail it).
 func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstructured, status map[string]any) error {
 	if status == nil {
 		return nil
@@ -360,7 +361,7 @@ func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstruc
 	}
 	before, _ := old["phase"].(string)
 	after, _ := status["phase"].(string)
-	if after != "" && before != after && (notable(before) || notable(after)) {
+	if after != "" && before != after && (before == "Error" || after == "Error") {
 		kind := corev1.EventTypeNormal
 		if after == "Error" {
 			kind = corev1.EventTypeWarning
@@ -370,8 +371,6 @@ func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstruc
 	}
 	return nil
 }
-
-func notable(phase string) bool { return phase == "Ready" || phase == "Error" }
 
 func orNone(s string) string {
 	if s == "" {
