@@ -32,13 +32,13 @@ import (
 
 type operatorFlags struct {
 	fleetFlags
-	zap                                                 zap.Options // the --zap-… logging flags
-	kubeconfig, metricsAddr, probeAddr, leaderNamespace string
-	leaderElect                                         bool
-	memoryLimit                                         string
-	namespaces                                          []string
-	metricsSecure                                       bool
-	leaseDuration, renewDeadline, retryPeriod           time.Duration
+	zap                                                            zap.Options // the --zap-… logging flags
+	kubeconfig, metricsAddr, probeAddr, pprofAddr, leaderNamespace string
+	leaderElect                                                    bool
+	memoryLimit                                                    string
+	namespaces                                                     []string
+	metricsSecure                                                  bool
+	leaseDuration, renewDeadline, retryPeriod                      time.Duration
 }
 
 func newOperatorCmd() *cobra.Command {
@@ -59,6 +59,7 @@ the others in the README) and from --set KEY=VALUE, and reconciles until SIGINT 
 	f.fleetFlags.bind(fl, "reconciled")
 	fl.StringVar(&f.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", `metrics address ("0" turns metrics off)`)
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "address of /healthz and /readyz")
+	fl.StringVar(&f.pprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof profiles, for measuring the operator (default: none)")
 	fl.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, for running more than one replica")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
 	fl.StringVar(&f.memoryLimit, "memory-limit", "", `soft limit of the Go runtime's memory, e.g. "64Mi" (default: $GOMEMLIMIT, else none); above it the garbage collector works harder`)
@@ -118,6 +119,7 @@ func runOperator(cmd *cobra.Command, f operatorFlags) error {
 		MapperProvider:          controllers.MapperProvider(g),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  f.probeAddr,
+		PprofBindAddress:        f.pprofAddr,
 		LeaderElection:          f.leaderElect,
 		LeaderElectionID:        "loom-" + g.Name,
 		LeaderElectionNamespace: f.leaderNamespace,
