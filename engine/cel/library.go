@@ -3,7 +3,6 @@ package cel
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -49,11 +48,11 @@ func jsonEncode(v ref.Val) ref.Val {
 	if !present {
 		return types.String("null")
 	}
-	data, err := json.Marshal(val) // encoding/json sorts map keys
-	if err != nil {
+	w := jsonWriter{buf: make([]byte, 0, 512)}
+	if err := w.value(val); err != nil {
 		return types.NewErr("json.encode: %v", err)
 	}
-	return types.String(data)
+	return types.String(w.buf)
 }
 
 func sha256Hex(v ref.Val) ref.Val {
