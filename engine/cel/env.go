@@ -174,6 +174,7 @@ func (e *Env) Compile(src string) (*Program, error) {
 	metered, loops, nodes, body := shape(ast)
 	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared),
 		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, metered: metered, loops: loops}
+	p.path, _ = selectPath(ast, p.Refs)
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if metered {
 		// Comprehensions ask their activation "#interrupted" at every step, and calls
