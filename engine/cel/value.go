@@ -3,6 +3,7 @@ package cel
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -80,19 +81,19 @@ func (c *converter) scalarJSON(v ref.Val) (out any, present, ok bool, err error)
 	case types.Bool:
 		return bool(x), true, true, nil
 	case types.Int:
-		return int64(x), true, true, nil
+		return sameData(v, int64(0)), true, true, nil
 	case types.Uint:
 		if uint64(x) > 1<<63-1 {
 			return nil, false, true, fmt.Errorf("unsigned value %d does not fit in a JSON integer", uint64(x))
 		}
 		return int64(x), true, true, nil
 	case types.Double:
-		return float64(x), true, true, nil
+		return sameData(v, float64(0)), true, true, nil
 	case types.String:
 		if !c.spend(len(x)) {
 			return nil, false, true, ErrTooLarge
 		}
-		return string(x), true, true, nil
+		return sameData(v, ""), true, true, nil
 	case types.Duration:
 		return x.Duration.String(), true, true, nil
 	case types.Timestamp:
@@ -107,6 +108,16 @@ func (c *converter) scalarJSON(v ref.Val) (out any, present, ok bool, err error)
 		return nil, false, true, x
 	}
 	return nil, false, false, nil
+}
+
+// sameData returns v's value as a value of zero's Go type, which must be the type the CEL
+// type of v is defined on (types.String: string, types.Int: int64, types.Double: float64),
+// without a copy: an interface value is a type and a pointer to the data, and CEL values
+// are never changed, so the new interface points at v's data. string(x) would allocate for
+// every string a template writes, most of what a render allocates outside CEL.
+func sameData(v ref.Val, zero any) any {
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&zero))[1] = (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1]
+	return zero
 }
 
 // iterableJSON converts maps and lists that are neither native JSON nor literals, through
