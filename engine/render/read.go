@@ -163,11 +163,9 @@ func (r *evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
 
 // ensureVars computes the vars e reads.
 func (r *evaluator) ensureVars(e *graph.Expr) error {
-	for _, ref := range e.Refs {
-		if len(ref) > 5 && ref[:5] == "vars." {
-			if err := r.ensureVar(ref[5:]); err != nil {
-				return &EvalError{Expr: e, Err: fmt.Errorf("reads %s, which failed", ref)}
-			}
+	for _, name := range e.VarNames {
+		if err := r.ensureVar(name); err != nil {
+			return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 		}
 	}
 	return nil

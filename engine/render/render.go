@@ -491,17 +491,15 @@ func celValue(v any) ref.Val {
 
 // prepare computes the vars e reads, and fails when it reads an object not observed yet.
 func (r *evaluator) prepare(e *graph.Expr) error {
-	for _, ref := range e.Refs {
-		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
-			if err := r.ensureVar(name); errors.Is(err, ErrPending) {
-				return &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
-			} else if err != nil {
-				return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
-			}
+	for _, name := range e.VarNames {
+		if err := r.ensureVar(name); errors.Is(err, ErrPending) {
+			return &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
+		} else if err != nil {
+			return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 		}
 	}
-	for _, ref := range e.Refs {
-		if _, read := r.scope.reads[ref]; !parse.IsBuiltin(ref) && !read && r.scope.observed[ref] == nil {
+	for _, ref := range e.Objects {
+		if _, read := r.scope.reads[ref]; !read && r.scope.observed[ref] == nil {
 			return &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
 		}
 	}
