@@ -124,6 +124,9 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 		opts = append(opts, cel.Variable(v.Name, v.Type))
 	}
 	env, err := b.Extend(opts...)
+	if err == nil {
+		env, err = env.Extend(cel.CustomTypeAdapter(adapter{env.TypeAdapter()}))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("building the CEL environment: %w", err)
 	}
