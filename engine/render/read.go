@@ -273,7 +273,7 @@ func ReadTargets(ctx context.Context, g *graph.Graph, in Input) (map[string]Targ
 		return nil, err
 	}
 	res := &Result{Config: cfg, Budget: &cel.Budget{Remaining: g.CostBudget}}
-	res.vars = &varState{graph: g, values: map[string]any{}, done: map[string]bool{}, errs: map[string]error{}, res: res}
+	res.vars = &varState{graph: g, values: map[string]any{}, errs: map[string]error{}, res: res}
 	res.Vars = res.vars.values
 	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
 	r := &evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,

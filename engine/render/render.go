@@ -89,9 +89,27 @@ type Result struct {
 type varState struct {
 	graph  *graph.Graph
 	values map[string]any // what scope.vars resolves
-	done   map[string]bool
 	errs   map[string]error
-	res    *Result // var errors are the render's errors
+	absent map[string]bool // vars computed to null; made when the first is
+	res    *Result         // var errors are the render's errors
+}
+
+// done reports whether name was computed, and its error.
+func (vs *varState) done(name string) (bool, error) {
+	if _, ok := vs.values[name]; ok {
+		return true, nil
+	}
+	if err, failed := vs.errs[name]; failed {
+		return true, err
+	}
+	return vs.absent[name], nil
+}
+
+func (vs *varState) setAbsent(name string) {
+	if vs.absent == nil {
+		vs.absent = map[string]bool{}
+	}
+	vs.absent[name] = true
 }
 
 // Node returns the result for id.
@@ -163,7 +181,6 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	res.vars = &varState{
 		graph:  g,
 		values: make(map[string]any, len(g.Vars)),
-		done:   make(map[string]bool, len(g.Vars)),
 		errs:   map[string]error{},
 		res:    res,
 	}
@@ -325,12 +342,12 @@ func (r *evaluator) object(n *graph.Node, namespace string, in Input, g *graph.G
 // ensureVar computes a var the first time it is read.
 func (r *evaluator) ensureVar(name string) error {
 	vs := r.vars
-	if vs.done[name] {
-		return vs.errs[name]
+	if done, err := vs.done(name); done {
+		return err
 	}
-	vs.done[name] = true
 	v, ok := vs.graph.Var(name)
 	if !ok {
+		vs.setAbsent(name)
 		return fmt.Errorf("no var %q", name)
 	}
 	val, present, err := r.varValue(v.Value)
@@ -343,6 +360,8 @@ func (r *evaluator) ensureVar(name string) error {
 		return err
 	case present:
 		vs.values[name] = val
+	default:
+		vs.setAbsent(name)
 	}
 	return nil
 }
