@@ -3,7 +3,11 @@ package cel
 import (
 	"encoding/json"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/google/cel-go/common/types"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,5 +44,38 @@ func TestJSONWriterErrors(t *testing.T) {
 		require.Error(t, want)
 		w := jsonWriter{}
 		assert.EqualError(t, w.value(v), want.Error())
+	}
+}
+
+// TestReadJSON: json.encode's conversion gives ToJSON's value and errors, sharing the
+// native values that need no conversion.
+func TestReadJSON(t *testing.T) {
+	plain := map[string]any{"a": "x", "n": int64(1), "l": []any{1.5, true, map[string]any{}}}
+	big := strings.Repeat("x", MaxValueSize)
+	tests := []struct {
+		name   string
+		native any
+		shared bool
+	}{
+		{"plain", plain, true},
+		{"a null to drop", map[string]any{"a": nil, "b": "x"}, false},
+		{"an int to convert", []any{1, int64(2)}, false},
+		{"a CEL value inside", map[string]any{"a": types.String("x")}, false},
+		{"too large", map[string]any{"k": map[string]any{"big": big}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := types.DefaultTypeAdapter.NativeToValue(tt.native)
+			want, wantPresent, wantErr := ToJSON(v)
+			got, present, err := readJSON(v)
+			if wantErr != nil {
+				require.EqualError(t, err, wantErr.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, wantPresent, present)
+			assert.Equal(t, want, got)
+			assert.Equal(t, tt.shared, reflect.ValueOf(got).UnsafePointer() == reflect.ValueOf(tt.native).UnsafePointer())
+		})
 	}
 }

@@ -46,7 +46,7 @@ func (loomLib) CompileOptions() []cel.EnvOption {
 var writers = sync.Pool{New: func() any { return &jsonWriter{} }}
 
 func jsonEncode(v ref.Val) ref.Val {
-	val, present, err := ToJSON(v)
+	val, present, err := readJSON(v)
 	if err != nil {
 		return types.NewErr("json.encode: %v", err)
 	}

@@ -30,8 +30,20 @@ const MaxValueSize = 3 << 20
 // ErrTooLarge is ToJSON's error for a value past MaxValueSize.
 var ErrTooLarge = fmt.Errorf("the value is larger than %d units (a unit per value and per byte of a string), the API server's request limit", MaxValueSize)
 
-// converter is one ToJSON conversion: what is left of its size.
-type converter struct{ left int }
+// converter is one ToJSON conversion: what is left of its size, and whether the result
+// may share native JSON values with v.
+type converter struct {
+	left  int
+	share bool
+}
+
+// readJSON is ToJSON for a caller that only reads the result (json.encode): native JSON
+// values in v that need no conversion (a var written as a template) are returned as they
+// are rather than copied.
+func readJSON(v ref.Val) (out any, present bool, err error) {
+	c := converter{left: MaxValueSize, share: true}
+	return c.toJSON(v)
+}
 
 // spend takes n units; false once the value is too large.
 func (c *converter) spend(n int) bool {
@@ -181,6 +193,12 @@ func (c *converter) appendItem(out []any, i int, e ref.Val) ([]any, error) {
 
 // nativeJSON deep-copies a native JSON value, converting any CEL values inside it.
 func (c *converter) nativeJSON(v any) (any, bool, error) {
+	if c.share {
+		if n, ok := plainJSON(v, c.left); ok {
+			c.left -= n
+			return v, true, nil
+		}
+	}
 	if !c.spend(1) {
 		return nil, false, ErrTooLarge
 	}
@@ -223,6 +241,44 @@ func (c *converter) nativeJSON(v any) (any, bool, error) {
 	}
 	// Other native values (a map[ref.Val]ref.Val a CEL list holds) convert as CEL values.
 	return c.toJSON(types.DefaultTypeAdapter.NativeToValue(v))
+}
+
+// plainJSON reports whether v is a map or list that nativeJSON would copy unchanged, of
+// at most max units, and its units (as nativeJSON counts them).
+func plainJSON(v any, max int) (units int, ok bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		units = 1
+		for _, e := range x {
+			n, ok := plainValue(e, max-units)
+			if !ok {
+				return 0, false
+			}
+			units += n
+		}
+	case []any:
+		units = 1
+		for _, e := range x {
+			n, ok := plainValue(e, max-units)
+			if !ok {
+				return 0, false
+			}
+			units += n
+		}
+	default:
+		return 0, false
+	}
+	return units, units <= max
+}
+
+func plainValue(v any, max int) (int, bool) {
+	switch x := v.(type) {
+	case string:
+		return 1 + len(x), 1+len(x) <= max
+	case bool, int64, float64:
+		return 1, max >= 1
+	}
+	return plainJSON(v, max)
 }
 
 // CopyJSON deep-copies a JSON value, so results never alias the inputs they came from.
