@@ -112,22 +112,23 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 	}
 	var opts []cel.EnvOption
 	var provider *apiservercel.DeclTypeProvider
+	adapt := b.TypeAdapter()
 	if len(declTypes) > 0 {
 		provider = apiservercel.NewDeclTypeProvider(declTypes...)
 		provider.SetRecognizeKeywordAsFieldName(true)
-		popts, err := provider.EnvOptions(b.CELTypeProvider())
+		// What provider.EnvOptions sets up, but with its adapter wrapped in adapter.
+		typed, err := provider.WithTypeProvider(b.CELTypeProvider())
 		if err != nil {
 			return nil, fmt.Errorf("declaring the graph's object types: %w", err)
 		}
-		opts = append(opts, popts...)
+		opts = append(opts, cel.CustomTypeProvider(typed))
+		adapt = typed
 	}
+	opts = append(opts, cel.CustomTypeAdapter(adapter{adapt}))
 	for _, v := range vars {
 		opts = append(opts, cel.Variable(v.Name, v.Type))
 	}
 	env, err := b.Extend(opts...)
-	if err == nil {
-		env, err = env.Extend(cel.CustomTypeAdapter(adapter{env.TypeAdapter()}))
-	}
 	if err != nil {
 		return nil, fmt.Errorf("building the CEL environment: %w", err)
 	}
