@@ -29,16 +29,7 @@ func (w *jsonWriter) value(v any) error {
 	case map[string]any:
 		return w.object(x)
 	case []any:
-		w.buf = append(w.buf, '[')
-		for i, e := range x {
-			if i > 0 {
-				w.buf = append(w.buf, ',')
-			}
-			if err := w.value(e); err != nil {
-				return err
-			}
-		}
-		w.buf = append(w.buf, ']')
+		return w.items('[', ']', len(x), func(i int) error { return w.value(x[i]) })
 	default:
 		return w.marshal(v)
 	}
@@ -54,21 +45,29 @@ func (w *jsonWriter) object(m map[string]any) error {
 	// they grow w.keys into a new array.
 	keys := w.keys[start:]
 	slices.Sort(keys)
-	w.buf = append(w.buf, '{')
-	for i, k := range keys {
-		if i > 0 {
-			w.buf = append(w.buf, ',')
-		}
-		if err := w.string(k); err != nil {
+	err := w.items('{', '}', len(keys), func(i int) error {
+		if err := w.string(keys[i]); err != nil {
 			return err
 		}
 		w.buf = append(w.buf, ':')
-		if err := w.value(m[k]); err != nil {
+		return w.value(m[keys[i]])
+	})
+	w.keys = w.keys[:start]
+	return err
+}
+
+// items writes n items, each by item, between open and close, separated by commas.
+func (w *jsonWriter) items(open, close byte, n int, item func(i int) error) error {
+	w.buf = append(w.buf, open)
+	for i := range n {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		if err := item(i); err != nil {
 			return err
 		}
 	}
-	w.buf = append(w.buf, '}')
-	w.keys = w.keys[:start]
+	w.buf = append(w.buf, close)
 	return nil
 }
 

@@ -59,7 +59,7 @@ func jsonEncode(v ref.Val) ref.Val {
 			writers.Put(w)
 		}
 	}()
-	w.buf = w.buf[:0]
+	w.buf, w.keys = w.buf[:0], w.keys[:0]
 	if err := w.value(val); err != nil {
 		return types.NewErr("json.encode: %v", err)
 	}

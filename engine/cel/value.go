@@ -2,6 +2,9 @@ package cel
 
 import (
 	"fmt"
+	"iter"
+	"maps"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -246,27 +249,22 @@ func (c *converter) nativeJSON(v any) (any, bool, error) {
 // plainJSON reports whether v is a map or list that nativeJSON would copy unchanged, of
 // at most max units, and its units (as nativeJSON counts them).
 func plainJSON(v any, max int) (units int, ok bool) {
+	var items iter.Seq[any]
 	switch x := v.(type) {
 	case map[string]any:
-		units = 1
-		for _, e := range x {
-			n, ok := plainValue(e, max-units)
-			if !ok {
-				return 0, false
-			}
-			units += n
-		}
+		items = maps.Values(x)
 	case []any:
-		units = 1
-		for _, e := range x {
-			n, ok := plainValue(e, max-units)
-			if !ok {
-				return 0, false
-			}
-			units += n
-		}
+		items = slices.Values(x)
 	default:
 		return 0, false
+	}
+	units = 1
+	for e := range items {
+		n, ok := plainValue(e, max-units)
+		if !ok {
+			return 0, false
+		}
+		units += n
 	}
 	return units, units <= max
 }
