@@ -160,32 +160,12 @@ func TestRenderVarsComputedOnce(t *testing.T) {
     port: ${ schema.spec.port }
     broken: ${ schema.spec.host }
   resources:
-  - id: cm
-    template:
-      apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: x}
-      data:
-        c: ${ string(vars.port) }
-        d: ${ string(vars.port + 1) }
-  - id: one
-    template:
-      apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: one}
-      data: {v: '${ vars.broken }'}
-  - id: two
-    template:
-      apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: two}
-      data: {v: '${ vars.broken + "-2" }'}
-  - id: nulls
-    template:
-      apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: nulls}
-      data: {a: '${ vars.none }', b: '${ string(vars.none) }'}
+  - {id: cm, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x},
+      data: {c: '${ string(vars.port) }', d: '${ string(vars.port + 1) }'}}}
+  - {id: one, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: one}, data: {v: '${ vars.broken }'}}}
+  - {id: two, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: two}, data: {v: '${ vars.broken + "-2" }'}}}
+  - {id: nulls, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: nulls},
+      data: {a: '${ vars.none }', b: '${ string(vars.none) }'}}}
 `)
 	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
 	require.NoError(t, err)
