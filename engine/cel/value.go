@@ -2,9 +2,6 @@ package cel
 
 import (
 	"fmt"
-	"iter"
-	"maps"
-	"slices"
 	"time"
 	"unsafe"
 
@@ -249,22 +246,26 @@ func (c *converter) nativeJSON(v any) (any, bool, error) {
 // plainJSON reports whether v is a map or list that nativeJSON would copy unchanged, of
 // at most max units, and its units (as nativeJSON counts them).
 func plainJSON(v any, max int) (units int, ok bool) {
-	var items iter.Seq[any]
+	units, ok = 1, true
+	add := func(e any) {
+		n, plain := plainValue(e, max-units)
+		units, ok = units+n, ok && plain
+	}
 	switch x := v.(type) {
 	case map[string]any:
-		items = maps.Values(x)
+		for _, e := range x {
+			if add(e); !ok {
+				return 0, false
+			}
+		}
 	case []any:
-		items = slices.Values(x)
+		for _, e := range x {
+			if add(e); !ok {
+				return 0, false
+			}
+		}
 	default:
 		return 0, false
-	}
-	units = 1
-	for e := range items {
-		n, ok := plainValue(e, max-units)
-		if !ok {
-			return 0, false
-		}
-		units += n
 	}
 	return units, units <= max
 }
