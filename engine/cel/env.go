@@ -8,6 +8,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/interpreter"
 	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/library"
 )
@@ -111,15 +112,19 @@ func NewEnv(declTypes []*apiservercel.DeclType, vars []Variable, costLimit uint6
 	}
 	var opts []cel.EnvOption
 	var provider *apiservercel.DeclTypeProvider
+	adapt := b.TypeAdapter()
 	if len(declTypes) > 0 {
 		provider = apiservercel.NewDeclTypeProvider(declTypes...)
 		provider.SetRecognizeKeywordAsFieldName(true)
-		popts, err := provider.EnvOptions(b.CELTypeProvider())
+		// What provider.EnvOptions sets up, but with its adapter wrapped in adapter.
+		typed, err := provider.WithTypeProvider(b.CELTypeProvider())
 		if err != nil {
 			return nil, fmt.Errorf("declaring the graph's object types: %w", err)
 		}
-		opts = append(opts, popts...)
+		opts = append(opts, cel.CustomTypeProvider(typed))
+		adapt = typed
 	}
+	opts = append(opts, cel.CustomTypeAdapter(adapter{adapt}))
 	for _, v := range vars {
 		opts = append(opts, cel.Variable(v.Name, v.Type))
 	}
@@ -174,13 +179,18 @@ func (e *Env) Compile(src string) (*Program, error) {
 	metered, loops, nodes, body := shape(ast)
 	p := &Program{Source: src, Type: ast.OutputType(), Refs: references(ast, e.declared),
 		fixedCost: nodes, stepCost: body, costLimit: e.costLimit, metered: metered, loops: loops}
-	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	p.path, _ = selectPath(ast, p.Refs)
+	var charges map[int64]argCharge
+	if metered {
+		charges = argCharges(ast)
+	}
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(foldConstantCalls(charges))}
 	if metered {
 		// Comprehensions ask their activation "#interrupted" at every step, and calls
 		// charged by size ask it for "#meter"; the meter answers, counting against the cost
 		// limit and watching the context. (cel-go's own cost tracking re-plans the program
 		// on every evaluation: ten times dearer.)
-		opts = append(opts, cel.InterruptCheckFrequency(1), cel.CustomDecorator(sizeDecorator(argCharges(ast))))
+		opts = append(opts, cel.InterruptCheckFrequency(1), cel.CustomDecorator(sizeDecorator(charges)))
 	}
 	prg, err := e.env.Program(ast, opts...)
 	if err != nil {
@@ -188,6 +198,34 @@ func (e *Env) Compile(src string) (*Program, error) {
 	}
 	p.prg = prg
 	return p, nil
+}
+
+// foldConstantCalls evaluates, as the program is planned, each call whose arguments are
+// all constants (quantity("0"), optional.none()): it gives the same value at every
+// evaluation. cel-go folds only type conversions so. A call that fails is left to fail
+// when evaluated, and calls cost.go charges by size (the function, or the call as the
+// argument of one: charges) are left as they are, so that the cost is the same: the rest
+// cost their nodes, counted before any folding (shape).
+func foldConstantCalls(charges map[int64]argCharge) interpreter.InterpretableDecorator {
+	return func(i interpreter.Interpretable) (interpreter.Interpretable, error) {
+		call, ok := i.(interpreter.InterpretableCall)
+		if !ok || chargedBefore[call.Function()] || chargedAfter[call.Function()] {
+			return i, nil
+		}
+		if _, charged := charges[call.ID()]; charged {
+			return i, nil
+		}
+		for _, a := range call.Args() {
+			if _, isConst := a.(interpreter.InterpretableConst); !isConst {
+				return i, nil
+			}
+		}
+		v := call.Eval(interpreter.EmptyActivation())
+		if types.IsUnknownOrError(v) {
+			return i, nil
+		}
+		return interpreter.NewConstValue(call.ID(), v), nil
+	}
 }
 
 // Parse only parses src; the references it returns are the qualified names it mentions

@@ -3,7 +3,8 @@ package cel
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"sync"
+	"unsafe"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -41,19 +42,28 @@ func (loomLib) CompileOptions() []cel.EnvOption {
 	}
 }
 
+// writers keeps json.encode's buffers from one call to the next.
+var writers = sync.Pool{New: func() any { return &jsonWriter{} }}
+
 func jsonEncode(v ref.Val) ref.Val {
-	val, present, err := ToJSON(v)
+	val, present, err := readJSON(v)
 	if err != nil {
 		return types.NewErr("json.encode: %v", err)
 	}
 	if !present {
 		return types.String("null")
 	}
-	data, err := json.Marshal(val) // encoding/json sorts map keys
-	if err != nil {
+	w := writers.Get().(*jsonWriter)
+	defer func() {
+		if cap(w.buf) <= 64<<10 { // a rare large value does not stay in memory
+			writers.Put(w)
+		}
+	}()
+	w.buf, w.keys = w.buf[:0], w.keys[:0]
+	if err := w.value(val); err != nil {
 		return types.NewErr("json.encode: %v", err)
 	}
-	return types.String(data)
+	return types.String(w.buf)
 }
 
 func sha256Hex(v ref.Val) ref.Val {
@@ -61,6 +71,9 @@ func sha256Hex(v ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(v)
 	}
-	sum := sha256.Sum256([]byte(s))
-	return types.String(hex.EncodeToString(sum[:]))
+	// The string's bytes, read in place: hashing does not change them.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(string(s)), len(s)))
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return types.String(out[:])
 }

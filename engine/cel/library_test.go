@@ -2,6 +2,7 @@ package cel
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/google/cel-go/common/types/ref"
@@ -63,6 +64,11 @@ func TestToJSON(t *testing.T) {
 		{`optional.of(3)`, int64(3), true},
 		{`3u`, int64(3), true},
 		{`1.5`, 1.5, true},
+		{`-1e300`, -1e300, true},
+		{`100000`, int64(100000), true},
+		{`-7`, int64(-7), true},
+		{`"text" + "-" + string(42)`, "text-42", true},
+		{`{"s": "a" + "b", "n": [1 + 256]}`, map[string]any{"s": "ab", "n": []any{int64(257)}}, true},
 		{`duration("90s")`, "1m30s", true},
 		{`timestamp("2026-01-02T03:04:05Z")`, "2026-01-02T03:04:05Z", true},
 		{`[1, null, optional.none(), 2]`, []any{int64(1), int64(2)}, true},
@@ -73,6 +79,7 @@ func TestToJSON(t *testing.T) {
 		t.Run(tt.expr, func(t *testing.T) {
 			got, present, err := ToJSON(eval(t, env, tt.expr))
 			require.NoError(t, err)
+			runtime.GC() // results share the CEL values' data (sameData): it must outlive them
 			assert.Equal(t, tt.present, present)
 			assert.Equal(t, tt.want, got)
 		})

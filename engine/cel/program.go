@@ -31,6 +31,7 @@ type Program struct {
 	// such functions can cost more than their size; they run metered.
 	fixedCost, stepCost, costLimit uint64
 	metered, loops                 bool
+	path                           path // a path: Lookup reads it
 }
 
 // ErrBudget is returned when a render's total CEL cost budget is used up.

@@ -3,6 +3,7 @@ package cel
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -29,8 +30,20 @@ const MaxValueSize = 3 << 20
 // ErrTooLarge is ToJSON's error for a value past MaxValueSize.
 var ErrTooLarge = fmt.Errorf("the value is larger than %d units (a unit per value and per byte of a string), the API server's request limit", MaxValueSize)
 
-// converter is one ToJSON conversion: what is left of its size.
-type converter struct{ left int }
+// converter is one ToJSON conversion: what is left of its size, and whether the result
+// may share native JSON values with v.
+type converter struct {
+	left  int
+	share bool
+}
+
+// readJSON is ToJSON for a caller that only reads the result (json.encode): native JSON
+// values in v that need no conversion (a var written as a template) are returned as they
+// are rather than copied.
+func readJSON(v ref.Val) (out any, present bool, err error) {
+	c := converter{left: MaxValueSize, share: true}
+	return c.toJSON(v)
+}
 
 // spend takes n units; false once the value is too large.
 func (c *converter) spend(n int) bool {
@@ -80,19 +93,19 @@ func (c *converter) scalarJSON(v ref.Val) (out any, present, ok bool, err error)
 	case types.Bool:
 		return bool(x), true, true, nil
 	case types.Int:
-		return int64(x), true, true, nil
+		return sameData(v, int64(0)), true, true, nil
 	case types.Uint:
 		if uint64(x) > 1<<63-1 {
 			return nil, false, true, fmt.Errorf("unsigned value %d does not fit in a JSON integer", uint64(x))
 		}
 		return int64(x), true, true, nil
 	case types.Double:
-		return float64(x), true, true, nil
+		return sameData(v, float64(0)), true, true, nil
 	case types.String:
 		if !c.spend(len(x)) {
 			return nil, false, true, ErrTooLarge
 		}
-		return string(x), true, true, nil
+		return sameData(v, ""), true, true, nil
 	case types.Duration:
 		return x.Duration.String(), true, true, nil
 	case types.Timestamp:
@@ -107,6 +120,16 @@ func (c *converter) scalarJSON(v ref.Val) (out any, present, ok bool, err error)
 		return nil, false, true, x
 	}
 	return nil, false, false, nil
+}
+
+// sameData returns v's value as a value of zero's Go type, which must be the type the CEL
+// type of v is defined on (types.String: string, types.Int: int64, types.Double: float64),
+// without a copy: an interface value is a type and a pointer to the data, and CEL values
+// are never changed, so the new interface points at v's data. string(x) would allocate for
+// every string a template writes, most of what a render allocates outside CEL.
+func sameData(v ref.Val, zero any) any {
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&zero))[1] = (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1]
+	return zero
 }
 
 // iterableJSON converts maps and lists that are neither native JSON nor literals, through
@@ -170,6 +193,12 @@ func (c *converter) appendItem(out []any, i int, e ref.Val) ([]any, error) {
 
 // nativeJSON deep-copies a native JSON value, converting any CEL values inside it.
 func (c *converter) nativeJSON(v any) (any, bool, error) {
+	if c.share {
+		if n, ok := plainJSON(v, c.left); ok {
+			c.left -= n
+			return v, true, nil
+		}
+	}
 	if !c.spend(1) {
 		return nil, false, ErrTooLarge
 	}
@@ -212,6 +241,43 @@ func (c *converter) nativeJSON(v any) (any, bool, error) {
 	}
 	// Other native values (a map[ref.Val]ref.Val a CEL list holds) convert as CEL values.
 	return c.toJSON(types.DefaultTypeAdapter.NativeToValue(v))
+}
+
+// plainJSON reports whether v is a map or list that nativeJSON would copy unchanged, of
+// at most max units, and its units (as nativeJSON counts them).
+func plainJSON(v any, max int) (units int, ok bool) {
+	units, ok = 1, true
+	add := func(e any) {
+		n, plain := plainValue(e, max-units)
+		units, ok = units+n, ok && plain
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if add(e); !ok {
+				return 0, false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if add(e); !ok {
+				return 0, false
+			}
+		}
+	default:
+		return 0, false
+	}
+	return units, units <= max
+}
+
+func plainValue(v any, max int) (int, bool) {
+	switch x := v.(type) {
+	case string:
+		return 1 + len(x), 1+len(x) <= max
+	case bool, int64, float64:
+		return 1, max >= 1
+	}
+	return plainJSON(v, max)
 }
 
 // CopyJSON deep-copies a JSON value, so results never alias the inputs they came from.

@@ -14,14 +14,14 @@ import (
 // error naming the key.
 func (g *Graph) ConfigValues(given map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(g.Config))
-	declared := map[string]bool{}
+	matched := 0 // the keys of given the graph declares
 	for _, c := range g.Config {
-		declared[c.Name] = true
 		v, ok := given[c.Name]
 		if !ok {
 			out[c.Name] = c.Default
 			continue
 		}
+		matched++
 		if i, isInt := v.(int); isInt {
 			v = int64(i)
 		}
@@ -45,9 +45,11 @@ func (g *Graph) ConfigValues(given map[string]any) (map[string]any, error) {
 		}
 		out[c.Name] = v
 	}
-	for k := range given {
-		if !declared[k] {
-			return nil, fmt.Errorf("config %s: the graph declares no such key", k)
+	if matched < len(given) {
+		for k := range given {
+			if _, declared := out[k]; !declared {
+				return nil, fmt.Errorf("config %s: the graph declares no such key", k)
+			}
 		}
 	}
 	return out, nil

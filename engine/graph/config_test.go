@@ -54,6 +54,8 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	_, err = g.ConfigValues(map[string]any{"mode": "loose"})
 	require.EqualError(t, err, "config mode: expected one of strict, permissive")
+	_, err = g.ConfigValues(map[string]any{"mode": "strict", "domian": "example.com"})
+	require.EqualError(t, err, "config domian: the graph declares no such key")
 	_, err = g.ParseConfig("mode", "loose")
 	require.EqualError(t, err, "expected one of strict, permissive")
 }

@@ -85,6 +85,21 @@ type Expr struct {
 	Pos   parse.Pos
 	Owner string // "resource deployment", "vars.image", "status", "checks[0]"
 	Path  string // the field the expression sets, within its owner
+	// VarNames are the vars it reads (image for vars.image), and Objects the resource ids:
+	// Refs sorted out once, at load, since a render consults them at every evaluation.
+	VarNames, Objects []string
+}
+
+func newExpr(prg *cel.Program, pos parse.Pos, owner, path string) *Expr {
+	e := &Expr{Program: prg, Pos: pos, Owner: owner, Path: path}
+	for _, ref := range prg.Refs {
+		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
+			e.VarNames = append(e.VarNames, name)
+		} else if !parse.IsBuiltin(ref) {
+			e.Objects = append(e.Objects, ref)
+		}
+	}
+	return e
 }
 
 // Tree is a compiled template value.

@@ -433,7 +433,7 @@ func (l *loader) compile(env *cel.Env, src *parse.Source, owner, path string) *E
 		l.errorf(src.Pos, owner, path, src.Text, "%s", explain(env, err, l.ids))
 		return nil
 	}
-	return &Expr{Program: prg, Pos: src.Pos, Owner: owner, Path: path}
+	return newExpr(prg, src.Pos, owner, path)
 }
 
 // explain adds hints to CEL's errors about unknown names: the nearest name there is to a

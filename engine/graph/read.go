@@ -187,7 +187,7 @@ func (l *loader) instanceKey(v *parse.Value, k *schema.Kind, owner string) *Expr
 		l.errorf(v.Source.Pos, owner, "read.instanceKey", v.Source.Text, "%s", msg)
 		return nil
 	}
-	e := &Expr{Program: prg, Pos: v.Source.Pos, Owner: owner, Path: "read.instanceKey"}
+	e := newExpr(prg, v.Source.Pos, owner, "read.instanceKey")
 	t := e.Type
 	ok := isDyn(t) || t.Kind() == types.StringKind ||
 		(t.Kind() == types.ListKind && (isDyn(t.Parameters()[0]) || t.Parameters()[0].Kind() == types.StringKind))

@@ -163,11 +163,9 @@ func (r *evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
 
 // ensureVars computes the vars e reads.
 func (r *evaluator) ensureVars(e *graph.Expr) error {
-	for _, ref := range e.Refs {
-		if len(ref) > 5 && ref[:5] == "vars." {
-			if err := r.ensureVar(ref[5:]); err != nil {
-				return &EvalError{Expr: e, Err: fmt.Errorf("reads %s, which failed", ref)}
-			}
+	for _, name := range e.VarNames {
+		if err := r.ensureVar(name); err != nil {
+			return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 		}
 	}
 	return nil
@@ -275,7 +273,7 @@ func ReadTargets(ctx context.Context, g *graph.Graph, in Input) (map[string]Targ
 		return nil, err
 	}
 	res := &Result{Config: cfg, Budget: &cel.Budget{Remaining: g.CostBudget}}
-	res.vars = &varState{graph: g, values: map[string]any{}, done: map[string]bool{}, errs: map[string]error{}, res: res}
+	res.vars = &varState{graph: g, values: map[string]any{}, errs: map[string]error{}, res: res}
 	res.Vars = res.vars.values
 	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
 	r := &evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,

@@ -89,9 +89,27 @@ type Result struct {
 type varState struct {
 	graph  *graph.Graph
 	values map[string]any // what scope.vars resolves
-	done   map[string]bool
 	errs   map[string]error
-	res    *Result // var errors are the render's errors
+	absent map[string]bool // vars computed to null; made when the first is
+	res    *Result         // var errors are the render's errors
+}
+
+// done reports whether name was computed, and its error.
+func (vs *varState) done(name string) (bool, error) {
+	if _, ok := vs.values[name]; ok {
+		return true, nil
+	}
+	if err, failed := vs.errs[name]; failed {
+		return true, err
+	}
+	return vs.absent[name], nil
+}
+
+func (vs *varState) setAbsent(name string) {
+	if vs.absent == nil {
+		vs.absent = map[string]bool{}
+	}
+	vs.absent[name] = true
 }
 
 // Node returns the result for id.
@@ -163,7 +181,6 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 	res.vars = &varState{
 		graph:  g,
 		values: make(map[string]any, len(g.Vars)),
-		done:   make(map[string]bool, len(g.Vars)),
 		errs:   map[string]error{},
 		res:    res,
 	}
@@ -325,12 +342,12 @@ func (r *evaluator) object(n *graph.Node, namespace string, in Input, g *graph.G
 // ensureVar computes a var the first time it is read.
 func (r *evaluator) ensureVar(name string) error {
 	vs := r.vars
-	if vs.done[name] {
-		return vs.errs[name]
+	if done, err := vs.done(name); done {
+		return err
 	}
-	vs.done[name] = true
 	v, ok := vs.graph.Var(name)
 	if !ok {
+		vs.setAbsent(name)
 		return fmt.Errorf("no var %q", name)
 	}
 	val, present, err := r.varValue(v.Value)
@@ -343,6 +360,8 @@ func (r *evaluator) ensureVar(name string) error {
 		return err
 	case present:
 		vs.values[name] = val
+	default:
+		vs.setAbsent(name)
 	}
 	return nil
 }
@@ -374,11 +393,11 @@ func (r *evaluator) eval(t *graph.Tree) (any, bool, error) {
 	}
 	switch t.Kind {
 	case parse.Expr:
-		v, err := r.run(t.Expr)
+		v, err := r.value(t.Expr)
 		if err != nil {
 			return nil, false, err
 		}
-		out, present, err := cel.ToJSON(v)
+		out, present, err := cel.LookupJSON(v)
 		if err != nil {
 			return nil, false, &EvalError{Expr: t.Expr, Err: err}
 		}
@@ -390,11 +409,14 @@ func (r *evaluator) eval(t *graph.Tree) (any, bool, error) {
 				b.WriteString(p.Lit)
 				continue
 			}
-			v, err := r.run(p.Expr)
+			v, err := r.value(p.Expr)
 			if err != nil {
 				return nil, false, err
 			}
-			s, err := format(v)
+			s, isString := v.(string)
+			if !isString {
+				s, err = format(celValue(v))
+			}
 			if err != nil {
 				return nil, false, &EvalError{Expr: p.Expr, Err: err}
 			}
@@ -433,10 +455,14 @@ func (r *evaluator) eval(t *graph.Tree) (any, bool, error) {
 }
 
 func (r *evaluator) boolean(e *graph.Expr) (bool, error) {
-	v, err := r.run(e)
+	native, err := r.value(e)
 	if err != nil {
 		return false, err
 	}
+	if b, ok := native.(bool); ok {
+		return b, nil
+	}
+	v := celValue(native)
 	b, ok := v.(types.Bool)
 	if !ok {
 		return false, &EvalError{Expr: e, Err: fmt.Errorf("expected a bool, got %s", v.Type())}
@@ -451,20 +477,55 @@ var ErrDeadline = cel.ErrDeadline
 var ErrPending = errors.New("waiting for data")
 
 func (r *evaluator) run(e *graph.Expr) (ref.Val, error) {
-	for _, ref := range e.Refs {
-		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
-			if err := r.ensureVar(name); errors.Is(err, ErrPending) {
-				return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
-			} else if err != nil {
-				return nil, &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
-			}
+	if err := r.prepare(e); err != nil {
+		return nil, err
+	}
+	return r.evalCEL(e)
+}
+
+// value is run for a caller that takes native JSON values too: an expression that only
+// selects fields of a variable gives the value found there (cel.Program.Lookup), any
+// other a CEL value.
+func (r *evaluator) value(e *graph.Expr) (any, error) {
+	if err := r.prepare(e); err != nil {
+		return nil, err
+	}
+	v, ok, err := e.Lookup(r.ctx, r.scope, r.budget)
+	switch {
+	case err != nil:
+		return nil, &EvalError{Expr: e, Err: err}
+	case ok:
+		return v, nil
+	}
+	return r.evalCEL(e)
+}
+
+// celValue is the CEL value of what value returned, as CEL itself converts a native one.
+func celValue(v any) ref.Val {
+	if x, ok := v.(ref.Val); ok {
+		return x
+	}
+	return types.DefaultTypeAdapter.NativeToValue(v)
+}
+
+// prepare computes the vars e reads, and fails when it reads an object not observed yet.
+func (r *evaluator) prepare(e *graph.Expr) error {
+	for _, name := range e.VarNames {
+		if err := r.ensureVar(name); errors.Is(err, ErrPending) {
+			return &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
+		} else if err != nil {
+			return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
 		}
 	}
-	for _, ref := range e.Refs {
-		if _, read := r.scope.reads[ref]; !parse.IsBuiltin(ref) && !read && r.scope.observed[ref] == nil {
-			return nil, &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
+	for _, ref := range e.Objects {
+		if _, read := r.scope.reads[ref]; !read && r.scope.observed[ref] == nil {
+			return &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}
 		}
 	}
+	return nil
+}
+
+func (r *evaluator) evalCEL(e *graph.Expr) (ref.Val, error) {
 	v, err := e.Eval(r.ctx, r.scope, r.budget)
 	if err != nil {
 		return nil, &EvalError{Expr: e, Err: err}

@@ -151,6 +151,43 @@ func TestRenderEvalErrorNamesTheExpression(t *testing.T) {
 	}
 }
 
+// TestRenderVarsComputedOnce: a var is computed once however many expressions read it,
+// whether it has a value, is null, or fails (its error is the render's once, and every
+// reader fails with it).
+func TestRenderVarsComputedOnce(t *testing.T) {
+	g := load(t, `  vars:
+    none: ${ null }
+    port: ${ schema.spec.port }
+    broken: ${ schema.spec.host }
+  resources:
+  - {id: cm, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x},
+      data: {c: '${ string(vars.port) }', d: '${ string(vars.port + 1) }'}}}
+  - {id: one, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: one}, data: {v: '${ vars.broken }'}}}
+  - {id: two, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: two}, data: {v: '${ vars.broken + "-2" }'}}}
+  - {id: nulls, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: nulls},
+      data: {a: '${ vars.none }', b: '${ string(vars.none) }'}}}
+`)
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Rendered, res.Nodes[0].State, res.Nodes[0].Reason)
+	assert.Equal(t, map[string]any{"c": "8080", "d": "8081"}, res.Nodes[0].Object["data"])
+	assert.NotContains(t, res.Vars, "none", "a null var has no value")
+	require.Len(t, res.Nodes, 4)
+	assert.Equal(t, render.Error, res.Nodes[3].State)
+	assert.Contains(t, res.Nodes[3].Reason, "no such attribute(s): vars.none", "nothing to read")
+	for _, n := range res.Nodes[1:3] {
+		assert.Equal(t, render.Error, n.State, n.ID)
+		assert.Contains(t, n.Reason, "reads vars.broken, which failed", n.ID)
+	}
+	failed := 0
+	for _, e := range res.Errors {
+		if strings.Contains(e, "no such key: host") {
+			failed++
+		}
+	}
+	assert.Equal(t, 1, failed, "the var's own error, once: %q", res.Errors)
+}
+
 // costly nests comprehensions over a 40-item list: 40^4 = 2.5M iterations, far over a
 // 100k limit.
 var costly = strings.ReplaceAll(`  resources:
