@@ -102,6 +102,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if holdStatus(p, rep) {
+		return ctrl.Result{RequeueAfter: statusHold}, nil
+	}
 	if err := r.writeStatus(ctx, inst, rep.Status); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -110,6 +113,35 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Waiting for objects to become ready needs no requeue: their changes arrive as watch
 	// events.
 	return ctrl.Result{}, retry(p.errs)
+}
+
+// statusHold is how long a held status waits at most: the reconcile that writes it comes
+// sooner when the objects just created change (their controllers fill in their status).
+const statusHold = 2 * time.Second
+
+// holdStatus says whether the pass holds its status back rather than writing it: it
+// created objects, nothing failed, and some of them are not ready yet. The status would
+// say "not ready" about objects a moment old, and the next reconcile, which their first
+// status changes bring, would write it again; in a fleet's convergence, when reconciles
+// wait in the queue, that one is often the Ready status. An instance's first status (or
+// the status after a change that adds objects) comes at most statusHold later.
+func holdStatus(p *pass, rep *render.Report) bool {
+	if len(p.errs) > 0 || len(rep.Errors) > 0 {
+		return false
+	}
+	made := false
+	for _, ch := range p.changes {
+		made = made || ch.Action == created
+	}
+	if !made {
+		return false
+	}
+	for _, n := range p.res.Nodes {
+		if n.State == render.Rendered && !rep.Ready[n.ID] {
+			return true
+		}
+	}
+	return false
 }
 
 // report logs what a pass changed and records an Event for each field taken back and each
