@@ -12,16 +12,37 @@ const (
 	NameConfig = "config"
 	// NameVars prefixes each var: vars.<name>.
 	NameVars = "vars"
-	// NameReady prefixes each resource's readiness, in readyWhen and status: ready.<id>.
+	// NameReady prefixes each resource's readiness, in status and status vars: ready.<id>.
 	NameReady = "ready"
-	// NameErrors is the list of errors a person should read, in status only.
+	// NameErrors is the list of errors a person should read, in status and status vars.
 	NameErrors = "errors"
+	// NameAllReady is whether every resource the instance waits for is ready, in status and
+	// status vars: the resources neither skipped nor marked ignoreReadiness.
+	NameAllReady = "allReady"
+	// NameAnyReady is whether any resource the instance waits for is ready.
+	NameAnyReady = "anyReady"
 	// NameItem is one item of a collection read, in its instanceKey and filter.
 	NameItem = "item"
 )
 
 // Builtins are the built-in names; no resource id or var may take one.
-var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors, NameItem}
+var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors, NameAllReady, NameAnyReady, NameItem}
+
+// StatusOnly are the built-in names only the status phase has (each read as a prefix of a
+// qualified name too: ready.<id>): a var that reads one is a status var.
+var StatusOnly = []string{NameReady, NameErrors, NameAllReady, NameAnyReady}
+
+// IsStatusOnly reports whether a variable as an expression reads it ("errors",
+// "ready.deployment") exists only in the status phase.
+func IsStatusOnly(variable string) bool {
+	head, _, _ := strings.Cut(variable, ".")
+	for _, b := range StatusOnly {
+		if head == b {
+			return true
+		}
+	}
+	return false
+}
 
 // IsBuiltin reports whether a variable as an expression reads it ("schema", "vars.image",
 // "ready.deployment") is built in, as opposed to a resource id.

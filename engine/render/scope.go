@@ -19,6 +19,8 @@ type scope struct {
 	ready  map[string]bool
 	errors []string
 	status bool
+	// allReady and anyReady over the nodes the instance waits for (status.go).
+	allReady, anyReady bool
 }
 
 var _ interpreter.Activation = (*scope)(nil)
@@ -31,6 +33,10 @@ func (s *scope) ResolveName(name string) (any, bool) {
 		return s.config, true
 	case parse.NameErrors:
 		return s.errors, s.status
+	case parse.NameAllReady:
+		return s.allReady, s.status
+	case parse.NameAnyReady:
+		return s.anyReady, s.status
 	}
 	if rest, ok := strings.CutPrefix(name, parse.NameVars+"."); ok {
 		v, ok := s.vars[rest]
