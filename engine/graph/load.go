@@ -394,6 +394,9 @@ func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int)
 			n.ReadyWhen = append(n.ReadyWhen, e)
 		}
 	}
+	if len(r.ReadyWhen) == 0 {
+		n.ReadyWhen = l.defaultReadyWhen(env, r, k)
+	}
 	n.Template = l.tree(env, r.Template, k.Type, owner, "")
 	deps := map[string]bool{}
 	all := append(exprs(n.Template), n.IncludeWhen...)

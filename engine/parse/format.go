@@ -59,7 +59,7 @@ var (
 		{"shared", boolean(), false, "Every instance of a namespace renders the same object; it is applied once."},
 		{"recreate", boolean(), false, "Delete and create the object again when the API server refuses a change as immutable."},
 		{"includeWhen", list(ref("expression")), false, "All true, or the resource (and those that read it) is skipped and pruned."},
-		{"readyWhen", list(ref("expression")), false, "All true when the observed object is ready: ready.<id>."},
+		{"readyWhen", list(ref("expression")), false, "All true when the observed object is ready: ready.<id>. Without it, its kind's default readiness."},
 		{"ignoreReadiness", boolean(), false, "Leave the resource out of allReady and anyReady: the instance does not wait for it."},
 		{"template", map[string]any{"type": "object", "required": []string{"apiVersion", "kind"}}, false,
 			"The object, its values literals, ${...} expressions or string templates."},
