@@ -22,20 +22,10 @@ import (
 // (crdReadiness). The README's tour has this table.
 var defaultReadiness = map[k8sschema.GroupKind][]string{
 	// Rollout complete: every replica updated, ready and available, no old pod left.
-	{Group: "apps", Kind: "Deployment"}: {
-		observedGeneration,
-		`cel.bind(want, $.?spec.?replicas.orValue(1), $.?status.?replicas.orValue(0) == want
-		   && $.?status.?updatedReplicas.orValue(0) == want && $.?status.?readyReplicas.orValue(0) == want
-		   && $.?status.?availableReplicas.orValue(0) == want)`,
-	},
+	{Group: "apps", Kind: "Deployment"}: {observedGeneration, fmt.Sprintf(rolledOut, updated)},
 	// As a Deployment; with the OnDelete strategy pods are updated by hand, so updated
 	// replicas are not awaited.
-	{Group: "apps", Kind: "StatefulSet"}: {
-		observedGeneration,
-		`cel.bind(want, $.?spec.?replicas.orValue(1), $.?status.?replicas.orValue(0) == want
-		   && $.?status.?readyReplicas.orValue(0) == want && $.?status.?availableReplicas.orValue(0) == want
-		   && ($.?spec.?updateStrategy.?type.orValue("") == "OnDelete" || $.?status.?updatedReplicas.orValue(0) == want))`,
-	},
+	{Group: "apps", Kind: "StatefulSet"}: {observedGeneration, fmt.Sprintf(rolledOut, `$.?spec.?updateStrategy.?type.orValue("") == "OnDelete" || `+updated)},
 	// Every node that should run the pod runs the current one, ready and available.
 	{Group: "apps", Kind: "DaemonSet"}: {
 		observedGeneration,
@@ -66,6 +56,14 @@ var defaultReadiness = map[k8sschema.GroupKind][]string{
 		   || $.?status.?conditions.orValue([]).exists(c, c.type == "Ready" && c.status == "True")`,
 	},
 }
+
+// rolledOut: as many replicas as the spec asks for (default 1), all ready and available,
+// and updated as %s says.
+const rolledOut = `cel.bind(want, $.?spec.?replicas.orValue(1), $.?status.?replicas.orValue(0) == want
+	&& $.?status.?readyReplicas.orValue(0) == want && $.?status.?availableReplicas.orValue(0) == want && (%s))`
+
+// updated: every replica runs the current pod template.
+const updated = `$.?status.?updatedReplicas.orValue(0) == want`
 
 // observedGeneration: the controller has seen the object's current spec.
 const observedGeneration = `$.?status.?observedGeneration.orValue(0) == $.metadata.?generation.orValue(0)`

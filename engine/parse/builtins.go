@@ -1,6 +1,9 @@
 package parse
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The built-in names: the variables every expression may read besides the resource ids.
 // This is their one list; the parser reserves them, the type checker declares them and the
@@ -34,24 +37,14 @@ var StatusOnly = []string{NameReady, NameErrors, NameAllReady, NameAnyReady}
 
 // IsStatusOnly reports whether a variable as an expression reads it ("errors",
 // "ready.deployment") exists only in the status phase.
-func IsStatusOnly(variable string) bool {
+func IsStatusOnly(variable string) bool { return headIn(variable, StatusOnly) }
+
+// headIn reports whether the first part of a qualified name is one of names.
+func headIn(variable string, names []string) bool {
 	head, _, _ := strings.Cut(variable, ".")
-	for _, b := range StatusOnly {
-		if head == b {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(names, head)
 }
 
 // IsBuiltin reports whether a variable as an expression reads it ("schema", "vars.image",
 // "ready.deployment") is built in, as opposed to a resource id.
-func IsBuiltin(variable string) bool {
-	head, _, _ := strings.Cut(variable, ".")
-	for _, b := range Builtins {
-		if head == b {
-			return true
-		}
-	}
-	return false
-}
+func IsBuiltin(variable string) bool { return headIn(variable, Builtins) }
