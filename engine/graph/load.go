@@ -187,6 +187,7 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
 	vars := []cel.Variable{
 		{Name: parse.NameSchema, Type: inst.Type.CelType()},
+		{Name: parse.NameDefaulted, Type: inst.Type.CelType()},
 		{Name: parse.NameConfig, Type: configType.CelType()},
 	}
 	for i, r := range l.pg.Resources {
@@ -457,7 +458,7 @@ func explain(env *cel.Env, err error, ids map[string]bool) string {
 			names = append(names, id)
 		}
 		sort.Strings(names)
-		msg += fmt.Sprintf("\n    (in scope: schema, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady)", strings.Join(names, ", "))
+		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady)", strings.Join(names, ", "))
 	}
 	return msg
 }

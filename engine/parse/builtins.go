@@ -11,6 +11,9 @@ import (
 const (
 	// NameSchema is the instance, its CRD's defaults applied.
 	NameSchema = "schema"
+	// NameDefaulted is the instance with its CRD's defaults applied under absent parents
+	// too: a view for reading defaults, not what the API server stores.
+	NameDefaulted = "defaulted"
 	// NameConfig is the operator configuration the graph declares.
 	NameConfig = "config"
 	// NameVars prefixes each var: vars.<name>.
@@ -29,7 +32,7 @@ const (
 )
 
 // Builtins are the built-in names; no resource id or var may take one.
-var Builtins = []string{NameSchema, NameConfig, NameVars, NameReady, NameErrors, NameAllReady, NameAnyReady, NameItem}
+var Builtins = []string{NameSchema, NameDefaulted, NameConfig, NameVars, NameReady, NameErrors, NameAllReady, NameAnyReady, NameItem}
 
 // StatusOnly are the built-in names only the status phase has (each read as a prefix of a
 // qualified name too: ready.<id>): a var that reads one is a status var.

@@ -21,6 +21,7 @@ type scope struct {
 	status bool
 	// allReady and anyReady over the nodes the instance waits for (status.go).
 	allReady, anyReady bool
+	defaulted          *defaultedView
 }
 
 var _ interpreter.Activation = (*scope)(nil)
@@ -31,6 +32,8 @@ func (s *scope) ResolveName(name string) (any, bool) {
 		return s.instance, true
 	case parse.NameConfig:
 		return s.config, true
+	case parse.NameDefaulted:
+		return s.defaulted.get(), true
 	case parse.NameErrors:
 		return s.errors, s.status
 	case parse.NameAllReady:
