@@ -49,6 +49,7 @@ dist: tools image
 test: tools build
 	$(GO) test -count=1 ./...
 	$(BIN)/loom test testdata/engine
+	$(BIN)/loom test examples/collections
 	@if [ -d testdata/mcpserver ]; then $(BIN)/loom test testdata/mcpserver; fi
 
 lint:

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,20 @@ func TestLifecycle(t *testing.T) {
 	_, err = d.Resource(deployGVR).Namespace(ns).Apply(ctx, "web", scaler, metav1.ApplyOptions{FieldManager: "team-scaler", Force: true})
 	require.NoError(t, err)
 	waitPhase(t, d, ns, "web", "Ready")
+	// Reaching Error and leaving it are Events; converging at creation was none.
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	require.NoError(t, err)
+	requireEvent(t, cs, ns, "web", "PhaseError", "Ready → Error")
+	requireEvent(t, cs, ns, "web", "", "Error → ")
+	events, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=App,involvedObject.name=web"})
+	require.NoError(t, err)
+	var phases []string
+	for _, e := range events.Items {
+		if strings.HasPrefix(e.Reason, "Phase") {
+			phases = append(phases, e.Reason+": "+e.Message)
+		}
+	}
+	assert.Len(t, phases, 2, "Events for reaching Error and for leaving it, none for converging at creation: %v", phases)
 	dep, err = d.Resource(deployGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	replicas, _, _ = unstructured.NestedInt64(dep.Object, "spec", "replicas")
@@ -131,9 +146,12 @@ func TestLifecycle(t *testing.T) {
 		_, err := d.Resource(ingressGVR).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	}, 30*time.Second, 100*time.Millisecond, "the ingress was not pruned")
-	app = waitPhase(t, d, ns, "web", "Ready")
-	_, hasURL, _ := unstructured.NestedString(app.Object, "status", "url")
-	assert.False(t, hasURL, "no url without an ingress")
+	// The status follows the prune (the same reconcile writes it just after).
+	waitFor(t, d, appGVR, ns, "web", 30*time.Second, func(obj *unstructured.Unstructured) bool {
+		phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase")
+		_, hasURL, _ := unstructured.NestedString(obj.Object, "status", "url")
+		return phase == "Ready" && !hasURL
+	}, "not Ready without a url once the ingress is gone")
 
 	// Delete the app: the garbage collector removes its objects.
 	require.NoError(t, d.Resource(appGVR).Namespace(ns).Delete(ctx, "web", metav1.DeleteOptions{}))

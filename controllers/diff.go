@@ -403,7 +403,7 @@ func (inv *inventory) observe(g *graph.Graph, inst *unstructured.Unstructured) (
 	live = map[string]*unstructured.Unstructured{}
 	for _, obj := range owned {
 		if n, ok := g.Node(obj.GetLabels()[applied.LabelNode]); ok && !n.Shared && n.Kind.GVK == obj.GroupVersionKind() {
-			live[n.ID] = obj
+			live[liveKey(n, obj.Object)] = obj
 		}
 	}
 	for _, n := range g.Nodes {

@@ -36,10 +36,7 @@ func (x *differ) instance(ctx context.Context, inst *unstructured.Unstructured) 
 	p := &instancePass{inst: inst, out: InstanceDiff{Namespace: inst.GetNamespace(), Name: inst.GetName()}}
 	// 1. Observe, as the reconciler does from its cache.
 	p.owned, p.live = x.inv.observe(x.g, inst)
-	p.now = make(map[string]map[string]any, len(p.live))
-	for id, obj := range p.live {
-		p.now[id] = obj.Object
-	}
+	p.now = observedOf(x.g, p.live)
 	if err := x.reads.observe(ctx, x.g, inst, x.opts.Config, p.now); err != nil {
 		p.out.Err = err
 		return p.out
@@ -102,9 +99,9 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 			}
 		}
 		refused := false
-		for _, n := range batch {
+		for _, n := range units(batch) {
 			done[n.ID] = true
-			od, obj, err := x.object(ctx, p.inst, n, p.live[n.ID])
+			od, obj, err := x.object(ctx, p.inst, n, liveObject(x.g, p.live, n))
 			if err != nil {
 				return err
 			}
@@ -116,7 +113,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 				p.errs = append(p.errs, od.Error)
 			}
 			if obj != nil {
-				p.in.Observed[n.ID] = obj.Object
+				setObserved(x.g, p.in.Observed, n.ID, obj.Object)
 			}
 		}
 		if refused {
@@ -144,9 +141,11 @@ func (x *differ) unserved(p *instancePass, res *render.Result) bool {
 		}
 		found = true
 		msg := (&unservedError{id: n.ID, kind: node.Kind}).Error()
-		name, _, _ := unstructured.NestedString(n.Object, "metadata", "name")
-		p.out.Objects = append(p.out.Objects, ObjectDiff{Node: n.ID, Action: DiffRefused, Kind: node.Kind.GVK.Kind,
-			Namespace: p.inst.GetNamespace(), Name: name, Error: msg})
+		for _, u := range units([]render.Node{n}) {
+			name, _, _ := unstructured.NestedString(u.Object, "metadata", "name")
+			p.out.Objects = append(p.out.Objects, ObjectDiff{Node: n.ID, Action: DiffRefused, Kind: node.Kind.GVK.Kind,
+				Namespace: p.inst.GetNamespace(), Name: name, Error: msg})
+		}
 		p.errs = append(p.errs, msg)
 	}
 	for _, rd := range x.g.Reads {

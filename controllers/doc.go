@@ -10,9 +10,10 @@
 // the API server serves, and the others once they appear (kinds.go); applies through
 // client-go's dynamic client with one field manager, skips applies that would change
 // nothing, writes only objects the instance manages (ownership.go), prunes the objects the
-// graph no longer renders, tells terminal errors from transient ones (retry.go), and leaves
-// deletion of an instance's objects to the garbage collector (every object has a
-// controller ownerReference). Rules and NamespacedRules are the privileges it needs.
+// graph no longer renders (among them those of items gone from a collection: collections.go),
+// tells terminal errors from transient ones (retry.go), and leaves deletion of an
+// instance's objects to the garbage collector (every object has a controller
+// ownerReference). Rules and NamespacedRules are the privileges it needs.
 //
 // Diff (diff.go) runs the same pass over every live instance with dry-run applies and
 // reports what it would change, writing nothing; DiffRules are the privileges it needs.

@@ -162,6 +162,10 @@ type kindWatch struct {
 	mu      sync.Mutex
 	served  map[schema.GroupVersionKind]bool
 	waiting map[schema.GroupVersionKind]map[types.NamespacedName]bool
+	// asked is when discovery was last asked about a group version; askMu makes one
+	// question at a time, so that workers needing the same kind wait for one answer.
+	asked map[schema.GroupVersion]time.Time
+	askMu sync.Mutex
 }
 
 var _ manager.LeaderElectionRunnable = (*kindWatch)(nil)
@@ -182,6 +186,7 @@ func newKindWatch(g *graph.Graph, mapper meta.RESTMapper, lister groupVersionLis
 		wake:    make(chan event.GenericEvent),
 		served:  map[schema.GroupVersionKind]bool{},
 		waiting: map[schema.GroupVersionKind]map[types.NamespacedName]bool{},
+		asked:   map[schema.GroupVersion]time.Time{},
 	}
 }
 
@@ -239,48 +244,91 @@ func (k *kindWatch) markWatched(gvk schema.GroupVersionKind) {
 }
 
 // need returns an error for each node and read of res (not skipped) whose kind is not
-// watched, and records inst as waiting for those kinds. Checking and recording under one
-// lock means a kind that appears meanwhile is either seen here or wakes inst.
-func (k *kindWatch) need(g *graph.Graph, inst types.NamespacedName, res *render.Result) []error {
+// watched, and records inst as waiting for those kinds (and no others). A missing kind
+// whose group version discovery was not asked about within the period is asked about
+// first: nothing polls for a kind no instance needs, so the first instance to need it
+// must not report it missing on an answer older than a period. Checking and recording
+// under one lock means a kind that appears meanwhile is either seen here or wakes inst.
+func (k *kindWatch) need(ctx context.Context, g *graph.Graph, inst types.NamespacedName, res *render.Result) []error {
+	if stale := k.stale(k.used(g, res)); len(stale) > 0 {
+		k.ask(ctx, stale)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.forgetLocked(inst)
 	var errs []error
-	missing := func(id string, kind *engineschema.Kind) {
-		if k.served[kind.GVK] {
-			return
+	for _, u := range k.used(g, res) {
+		if k.served[u.kind.GVK] {
+			continue
 		}
-		errs = append(errs, &unservedError{id: id, kind: kind})
-		if k.waiting[kind.GVK] == nil {
-			k.waiting[kind.GVK] = map[types.NamespacedName]bool{}
+		errs = append(errs, &unservedError{id: u.id, kind: u.kind})
+		if k.waiting[u.kind.GVK] == nil {
+			k.waiting[u.kind.GVK] = map[types.NamespacedName]bool{}
 		}
-		k.waiting[kind.GVK][inst] = true
+		k.waiting[u.kind.GVK][inst] = true
 	}
+	return errs
+}
+
+// use is one node or read of a render and its kind.
+type use struct {
+	id   string
+	kind *engineschema.Kind
+}
+
+// used lists the nodes and reads of res that are not skipped, with their kinds.
+func (k *kindWatch) used(g *graph.Graph, res *render.Result) []use {
+	var out []use
 	for _, n := range res.Nodes {
 		if node, ok := g.Node(n.ID); ok && n.State != render.Skipped {
-			missing(n.ID, node.Kind)
+			out = append(out, use{n.ID, node.Kind})
 		}
 	}
 	for _, rd := range g.Reads {
 		if st, ok := res.Reads[rd.ID]; ok && st != render.Skipped {
-			missing(rd.ID, rd.Kind)
+			out = append(out, use{rd.ID, rd.Kind})
 		}
 	}
-	return errs
+	return out
+}
+
+// stale returns the kinds of uses that are not served and whose group version discovery
+// was not asked about within the period.
+func (k *kindWatch) stale(uses []use) []schema.GroupVersionKind {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []schema.GroupVersionKind
+	for _, u := range uses {
+		gvk := u.kind.GVK
+		if !k.served[gvk] && time.Since(k.asked[gvk.GroupVersion()]) >= k.period && !slices.Contains(out, gvk) {
+			out = append(out, gvk)
+		}
+	}
+	return out
 }
 
 // forget drops an instance that is gone from the waiting lists.
 func (k *kindWatch) forget(inst types.NamespacedName) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, w := range k.waiting {
+	k.forgetLocked(inst)
+}
+
+func (k *kindWatch) forgetLocked(inst types.NamespacedName) {
+	for gvk, w := range k.waiting {
 		delete(w, inst)
+		if len(w) == 0 {
+			delete(k.waiting, gvk)
+		}
 	}
 }
 
 func (k *kindWatch) NeedLeaderElection() bool { return false }
 
-// Start asks discovery every period about the kinds not served yet, until all are or ctx
-// ends. A kind that appears is watched, then the instances waiting for it are enqueued.
+// Start asks discovery every period about the kinds not served yet that an instance waits
+// for, until every kind is served or ctx ends. A kind that appears is watched, then the
+// instances waiting for it are enqueued. A kind no instance needs is not asked about: an
+// idle operator sends nothing (need asks when an instance comes to need it).
 func (k *kindWatch) Start(ctx context.Context) error {
 	tick := time.NewTicker(k.period)
 	defer tick.Stop()
@@ -295,18 +343,39 @@ func (k *kindWatch) Start(ctx context.Context) error {
 	return nil
 }
 
-// poll asks discovery once for each group version that has a kind not served (a 404
-// while the group version has none), and watches the kinds it lists now.
+// poll asks about the missing kinds that instances wait for.
 func (k *kindWatch) poll(ctx context.Context) {
+	k.mu.Lock()
+	var wanted []schema.GroupVersionKind
+	for _, kind := range k.kinds {
+		if !k.served[kind.GVK] && len(k.waiting[kind.GVK]) > 0 {
+			wanted = append(wanted, kind.GVK)
+		}
+	}
+	k.mu.Unlock()
+	k.ask(ctx, wanted)
+}
+
+// ask asks discovery once for each group version of gvks not asked about within the
+// period (a 404 while the group version has none), and watches the kinds it lists now.
+func (k *kindWatch) ask(ctx context.Context, gvks []schema.GroupVersionKind) {
+	k.askMu.Lock()
+	defer k.askMu.Unlock()
 	byGV := map[schema.GroupVersion][]schema.GroupVersionKind{}
 	var gvs []schema.GroupVersion
-	for _, gvk := range k.missing() {
+	k.mu.Lock()
+	for _, gvk := range gvks {
 		gv := gvk.GroupVersion()
+		if time.Since(k.asked[gv]) < k.period && byGV[gv] == nil {
+			continue // asked meanwhile, by another worker or the poll
+		}
 		if byGV[gv] == nil {
 			gvs = append(gvs, gv)
+			k.asked[gv] = time.Now()
 		}
 		byGV[gv] = append(byGV[gv], gvk)
 	}
+	k.mu.Unlock()
 	for _, gv := range gvs {
 		list, err := k.lister.ServerResourcesForGroupVersion(gv.String())
 		if apierrors.IsNotFound(err) {

@@ -138,7 +138,8 @@ func TestKindWatchDiscover(t *testing.T) {
 func TestKindWatchNeedAndAppear(t *testing.T) {
 	g := LoadOptionalGraph(t)
 	disc := serving(configMapGVK)
-	k := newKindWatch(g, disc, nil, 0, logr.Discard())
+	gvs := &groupVersions{docs: map[string]*metav1.APIResourceList{}, asked: map[string]int{}}
+	k := newKindWatch(g, disc, gvs, 0, logr.Discard())
 	k.markWatched(configMapGVK)
 	var watched []schema.GroupVersionKind
 	k.watch = func(_ context.Context, gvk schema.GroupVersionKind) error {
@@ -149,25 +150,27 @@ func TestKindWatchNeedAndAppear(t *testing.T) {
 	reader := types.NamespacedName{Namespace: "team", Name: "reader"}
 	plain := types.NamespacedName{Namespace: "team", Name: "plain"}
 
-	errs := k.need(g, maker, &render.Result{
+	ctx := context.Background()
+	errs := k.need(ctx, g, maker, &render.Result{
 		Nodes: []render.Node{{ID: "settings", State: render.Rendered}, {ID: "gizmo", State: render.Rendered}, {ID: "copy", State: render.Skipped}},
 		Reads: map[string]render.State{"blueprint": render.Skipped},
 	})
 	require.Len(t, errs, 1)
 	assert.Contains(t, errs[0].Error(), "resource gizmo: kind Gizmo")
-	errs = k.need(g, reader, &render.Result{
+	assert.Equal(t, map[string]int{"optional.loom.dev/v1": 1}, gvs.asked, "the first instance to need the kind asks about it")
+	errs = k.need(ctx, g, reader, &render.Result{
 		Nodes: []render.Node{{ID: "settings", State: render.Rendered}, {ID: "gizmo", State: render.Skipped}, {ID: "copy", State: render.Waiting}},
 		Reads: map[string]render.State{"blueprint": render.Waiting},
 	})
 	require.Len(t, errs, 1, "a read of an unserved kind is needed; a node waiting on it is of a served kind")
 	assert.Contains(t, errs[0].Error(), "resource blueprint: kind Gizmo")
-	assert.Empty(t, k.need(g, plain, &render.Result{
+	assert.Empty(t, k.need(ctx, g, plain, &render.Result{
 		Nodes: []render.Node{{ID: "settings", State: render.Rendered}, {ID: "gizmo", State: render.Skipped}, {ID: "copy", State: render.Skipped}},
 		Reads: map[string]render.State{"blueprint": render.Skipped},
 	}), "an instance that skips the kind is unaffected")
+	assert.Equal(t, map[string]int{"optional.loom.dev/v1": 1}, gvs.asked, "asked once a period, however many instances need it")
 	k.forget(reader) // deleted meanwhile: not woken
 
-	ctx := context.Background()
 	require.NoError(t, k.appear(ctx, gizmoGVK))
 	assert.Empty(t, watched, "not served yet: nothing watched")
 	assert.Equal(t, []schema.GroupVersionKind{gizmoGVK}, k.missing())
@@ -185,7 +188,7 @@ func TestKindWatchNeedAndAppear(t *testing.T) {
 	assert.Equal(t, maker, <-woken)
 	assert.Empty(t, k.missing())
 	assert.True(t, k.watched(gizmoGVK))
-	assert.Empty(t, k.need(g, maker, &render.Result{Nodes: []render.Node{{ID: "gizmo", State: render.Rendered}}}), "served now")
+	assert.Empty(t, k.need(ctx, g, maker, &render.Result{Nodes: []render.Node{{ID: "gizmo", State: render.Rendered}}}), "served now")
 }
 
 // groupVersions is discovery's documents by group version, counting the requests.
@@ -202,22 +205,37 @@ func (g *groupVersions) ServerResourcesForGroupVersion(gv string) (*metav1.APIRe
 	return nil, apierrors.NewNotFound(schema.GroupResource{}, gv)
 }
 
-// TestKindWatchPoll: one question per group version with missing kinds and period; a
-// group version that is served without the kind, or only as a subresource, is not enough.
+// TestKindWatchPoll: one question per group version with missing kinds that an instance
+// waits for, and period; none while no instance waits; a group version that is served
+// without the kind, or only as a subresource, is not enough.
 func TestKindWatchPoll(t *testing.T) {
 	g := LoadOptionalGraph(t)
 	disc := serving(configMapGVK)
 	gvs := &groupVersions{docs: map[string]*metav1.APIResourceList{}, asked: map[string]int{}}
-	k := newKindWatch(g, disc, gvs, 0, logr.Discard())
+	k := newKindWatch(g, disc, gvs, time.Nanosecond, logr.Discard())
 	k.markWatched(configMapGVK)
 	var watched []schema.GroupVersionKind
 	k.watch = func(_ context.Context, gvk schema.GroupVersionKind) error {
 		watched = append(watched, gvk)
 		return nil
 	}
+	go func() {
+		for range k.wake { // the instances woken when the kind appears
+		}
+	}()
+	t.Cleanup(func() { close(k.wake) })
 	ctx := context.Background()
 	k.poll(ctx)
-	assert.Equal(t, map[string]int{"optional.loom.dev/v1": 1}, gvs.asked, "one GET for the missing group version, none for served kinds")
+	assert.Empty(t, gvs.asked, "no instance waits for the missing kind: nothing asked")
+	gizmo := &render.Result{Nodes: []render.Node{{ID: "gizmo", State: render.Rendered}}}
+	inst := types.NamespacedName{Namespace: "team", Name: "maker"}
+	require.Len(t, k.need(ctx, g, inst, gizmo), 1)
+	require.Len(t, k.need(ctx, g, inst, &render.Result{Nodes: []render.Node{{ID: "gizmo", State: render.Skipped}}}), 0)
+	k.poll(ctx)
+	assert.Equal(t, map[string]int{"optional.loom.dev/v1": 1}, gvs.asked, "asked by the first need; the instance that no longer needs the kind stopped the polls")
+	require.Len(t, k.need(ctx, g, inst, gizmo), 1)
+	k.poll(ctx)
+	assert.Equal(t, map[string]int{"optional.loom.dev/v1": 3}, gvs.asked, "one GET for the missing group version by need and one by the poll, none for served kinds")
 
 	gvs.docs["optional.loom.dev/v1"] = &metav1.APIResourceList{APIResources: []metav1.APIResource{
 		{Name: "widgets", Kind: "Widget"}, {Name: "widgets/gizmo", Kind: "Gizmo"},
@@ -233,5 +251,5 @@ func TestKindWatchPoll(t *testing.T) {
 	assert.Equal(t, []schema.GroupVersionKind{gizmoGVK}, watched)
 	assert.Empty(t, k.missing())
 	k.poll(ctx)
-	assert.Equal(t, 4, gvs.asked["optional.loom.dev/v1"], "nothing asked once every kind is served")
+	assert.Equal(t, 6, gvs.asked["optional.loom.dev/v1"], "nothing asked once every kind is served")
 }

@@ -117,6 +117,7 @@ func leastPrivilege(t *testing.T) {
 		ctx := context.Background()
 		rules := append(controllers.Rules(mcpGraph(t)), controllers.Rules(loadGraph(t))...)
 		rules = append(rules, controllers.Rules(controllers.LoadOptionalGraph(t))...)
+		rules = append(rules, controllers.Rules(collectionsGraph(t))...)
 		_, err = cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "loom-test"}, Rules: rules}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{

@@ -218,6 +218,7 @@ func TestIdleCostsNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.NotZero(t, converging["patch deployments"], "the audit log shows no apply by the operator: %v", converging)
 	t.Logf("converging 20 MCPServers, requests by verb and resource: %v", converging)
+	assert.Zero(t, converging["create events"], "servers that converged without an error recorded Events")
 
 	time.Sleep(2 * time.Second) // the last status writes and their events settle
 	start := time.Now()

@@ -140,25 +140,25 @@ func TestOwnership(t *testing.T) {
 	waitMCP(t, d, ns, "web-canary", readyAt, "the first holder is no longer Ready")
 }
 
-// requireEvent waits for an Event of reason on the object named name whose message
-// contains text.
+// requireEvent waits for an Event of reason (any reason when "") on the object named name
+// whose message contains text.
 func requireEvent(t *testing.T, cs kubernetes.Interface, ns, name, reason, text string) {
 	t.Helper()
 	var seen []string
-	require.Eventually(t, func() bool {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		list, err := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
 		if err != nil {
-			return false
+			continue
 		}
 		seen = seen[:0]
 		for _, e := range list.Items {
 			seen = append(seen, e.Reason+": "+e.Message)
-			if e.Reason == reason && strings.Contains(e.Message, text) {
-				return true
+			if (reason == "" || e.Reason == reason) && strings.Contains(e.Message, text) {
+				return
 			}
 		}
-		return false
-	}, 30*time.Second, 200*time.Millisecond, "no %s Event about %q for %s; seen %v", reason, text, name, seen)
+	}
+	t.Fatalf("no %s Event about %q for %s; seen %v", reason, text, name, seen)
 }
 
 var rsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}

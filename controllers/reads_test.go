@@ -201,9 +201,10 @@ func writesAndGets(counts map[string]int) (writes, gets []string) {
 }
 
 // assertDiscoveryBounded checks the discovery requests among counts, made over window:
-// while kinds of the graph are not served (the default graph's cert-manager and Traefik
-// kinds, when no test installed their CRDs), the operator asks for each of their group
-// versions once a period (testDiscoveryPeriod), and asks nothing else.
+// while an instance (of this test or one that ran before it) waits for a kind of the graph
+// that is not served (the default graph's cert-manager and Traefik kinds, when no test
+// installed their CRDs), the operator asks for its group version once a period
+// (testDiscoveryPeriod), and asks nothing else.
 func assertDiscoveryBounded(t *testing.T, counts map[string]int, window time.Duration) {
 	t.Helper()
 	most := int(window/testDiscoveryPeriod) + 1

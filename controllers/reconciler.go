@@ -148,7 +148,7 @@ func (r *reconciler) observe(ctx context.Context, p *pass) error {
 		p.owned = append(p.owned, objs...)
 		for _, obj := range objs {
 			if n, ok := r.graph.Node(obj.GetLabels()[applied.LabelNode]); ok && !n.Shared && n.Kind.GVK == gvk {
-				p.live[n.ID] = obj
+				p.live[liveKey(n, obj.Object)] = obj
 			}
 		}
 	}
@@ -164,10 +164,7 @@ func (r *reconciler) observe(ctx context.Context, p *pass) error {
 			p.live[n.ID] = objs[0]
 		}
 	}
-	p.observed = make(map[string]map[string]any, len(p.live))
-	for id, obj := range p.live {
-		p.observed[id] = obj.Object
-	}
+	p.observed = observedOf(r.graph, p.live)
 	p.in = render.Input{Instance: p.inst.Object, Config: r.config, Observed: p.observed}
 	return nil
 }
@@ -212,7 +209,7 @@ func (r *reconciler) converge(ctx context.Context, p *pass) {
 			return
 		}
 		nn := types.NamespacedName{Namespace: p.inst.GetNamespace(), Name: p.inst.GetName()}
-		if errs := r.kinds.need(r.graph, nn, res); len(errs) > 0 {
+		if errs := r.kinds.need(ctx, r.graph, nn, res); len(errs) > 0 {
 			p.errs = append(p.errs, errs...)
 			return
 		}
@@ -226,7 +223,7 @@ func (r *reconciler) converge(ctx context.Context, p *pass) {
 				waiting = true
 			}
 		}
-		r.applyAll(ctx, p, batch)
+		r.applyAll(ctx, p, units(batch))
 		if len(p.errs) > 0 {
 			return
 		}
@@ -248,7 +245,7 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = r.applyNode(ctx, p.inst, n, p.live[n.ID])
+			results[i], errs[i] = r.applyNode(ctx, p.inst, n, liveObject(r.graph, p.live, n))
 		}()
 	}
 	wg.Wait()
@@ -260,7 +257,7 @@ func (r *reconciler) applyAll(ctx context.Context, p *pass, batch []render.Node)
 			continue
 		}
 		p.changes = append(p.changes, results[i])
-		p.observed[n.ID] = results[i].Object.Object
+		setObserved(r.graph, p.observed, n.ID, results[i].Object.Object)
 	}
 }
 
@@ -286,7 +283,7 @@ func (r *reconciler) prune(ctx context.Context, p *pass) {
 // pruneable are the objects of owned (what the instance controls) that a render no longer
 // accounts for: those of nodes skipped now, of nodes that left the graph (removed,
 // renamed, of another kind now), and any other object of a node rendered and observed
-// (its name changed). Objects of nodes waiting for data stay. Shared objects are never in
+// (its name changed; for a collection, its item gone). Objects of nodes waiting for data stay. Shared objects are never in
 // the inventory: other instances of the namespace may render them; they go with the
 // instance that owns them.
 func pruneable(g *graph.Graph, res *render.Result, observed map[string]map[string]any, owned []*unstructured.Unstructured) []*unstructured.Unstructured {
@@ -294,8 +291,8 @@ func pruneable(g *graph.Graph, res *render.Result, observed map[string]map[strin
 	state := map[string]render.State{}
 	for _, n := range res.Nodes {
 		state[n.ID] = n.State
-		if obj, ok := observed[n.ID]; ok && n.State == render.Rendered {
-			keep[(&unstructured.Unstructured{Object: obj}).GetUID()] = true
+		for _, uid := range keptUIDs(n, observed) {
+			keep[uid] = true
 		}
 	}
 	var out []*unstructured.Unstructured
@@ -345,8 +342,9 @@ func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 }
 
 // writeStatus writes status when it differs from the instance's, and records an Event when
-// the status's phase (if the graph has one) reaches or leaves Ready or Error: the changes
-// a person wants in `kubectl describe`, without an Event for every step of a rollout.
+// the status's phase (if the graph has one) reaches or leaves Error: what a person wants in
+// `kubectl describe`. An instance that converges as it should records none, so a fleet's
+// convergence sends no Event writes (they would queue behind it and trail it).
 func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstructured, status map[string]any) error {
 	if status == nil {
 		return nil
@@ -363,7 +361,7 @@ func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstruc
 	}
 	before, _ := old["phase"].(string)
 	after, _ := status["phase"].(string)
-	if after != "" && before != after && (notable(before) || notable(after)) {
+	if after != "" && before != after && (before == "Error" || after == "Error") {
 		kind := corev1.EventTypeNormal
 		if after == "Error" {
 			kind = corev1.EventTypeWarning
@@ -373,8 +371,6 @@ func (r *reconciler) writeStatus(ctx context.Context, inst *unstructured.Unstruc
 	}
 	return nil
 }
-
-func notable(phase string) bool { return phase == "Ready" || phase == "Error" }
 
 func orNone(s string) string {
 	if s == "" {

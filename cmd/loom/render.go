@@ -41,7 +41,7 @@ and fields given twice; every violation is printed with its field path, and noth
 Then the operator configuration (--config, with --set KEY=VALUE over it, each value read as
 its key's declared type, as the operator reads them), and the objects observed so far
 (DIR/<id>.yaml, one file per resource id; for a read, the object read by name, or a List of
-a collection's candidates) go in; the desired objects come out in dependency order, each
+a collection's candidates; for a resource with forEach, a List of its objects) go in; the desired objects come out in dependency order, each
 checked as the API server would check it, in the form the operator applies it: with loom's
 labels, the intent annotation and the ownerReference to the instance, whose uid is the
 instance's metadata.uid (empty for an instance that never was in a cluster; the API server
@@ -218,7 +218,7 @@ func renderOne(ctx context.Context, g *graph.Graph, inst map[string]any, in rend
 	if f.plain {
 		for _, n := range res.Nodes {
 			if n.State == render.Rendered {
-				r.objects = append(r.objects, n.Object)
+				r.objects = append(r.objects, n.Objects()...)
 			}
 		}
 	} else {

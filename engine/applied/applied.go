@@ -71,8 +71,9 @@ func Object(g *graph.Graph, node *graph.Node, inst *unstructured.Unstructured, r
 	return desired, nil
 }
 
-// Objects returns the objects the operator applies for every rendered node of res, in the
-// graph's order. Nodes in other states have none: the operator applies nothing for them.
+// Objects returns the objects the operator applies for every rendered node of res (each item
+// of a collection), in the graph's order. Nodes in other states have none: the operator
+// applies nothing for them.
 func Objects(g *graph.Graph, inst map[string]any, res *render.Result) ([]*unstructured.Unstructured, error) {
 	owner := &unstructured.Unstructured{Object: inst}
 	var out []*unstructured.Unstructured
@@ -84,11 +85,13 @@ func Objects(g *graph.Graph, inst map[string]any, res *render.Result) ([]*unstru
 		if !ok {
 			return nil, fmt.Errorf("the render has node %q, which the graph does not", n.ID)
 		}
-		obj, err := Object(g, node, owner, n.Object)
-		if err != nil {
-			return nil, err
+		for _, rendered := range n.Objects() {
+			obj, err := Object(g, node, owner, rendered)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, obj)
 		}
-		out = append(out, obj)
 	}
 	return out, nil
 }

@@ -210,7 +210,9 @@ func documentOf(res *render.Result, rep *render.Report) (any, error) {
 	for _, n := range res.Nodes {
 		if n.State == render.Rendered {
 			nodes[n.ID] = string(n.State)
-			objects = append(objects, n.Object)
+			for _, obj := range n.Objects() {
+				objects = append(objects, obj)
+			}
 			continue
 		}
 		nodes[n.ID] = string(n.State) + ": " + n.Reason

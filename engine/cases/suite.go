@@ -32,7 +32,8 @@ DIR/<case>/stored.txt           optional: why the instance is one the API server
 DIR/<case>/config.yaml          optional: {<key>: <value>}, merged over the suite's config
 DIR/<case>/observed/<id>.yaml   optional: the object last observed for node <id> (apiVersion and
                                 kind may be left out); for a read, the object read by name, or a
-                                List (kind: List, items: [...]) of a collection's candidates
+                                List (kind: List, items: [...]) of a collection's candidates;
+                                for a resource with forEach, a List of its objects
 DIR/<case>/errors.yaml          optional: a list of strings, errors from outside the engine such as
                                 an apply the API server refused (render.StatusOptions.Errors)
 DIR/<case>/expected.yaml        golden: the document the case produces, rewritten by -update;

@@ -73,7 +73,11 @@ type Node struct {
 	// Deps are the ids whose observed objects this node's template or includeWhen read.
 	Deps []string
 	// Index is the node's position in the file.
-	Index       int
+	Index int
+	// ForEach, for a collection, yields the list of items, one object each (collection.go);
+	// MaxItems bounds how many.
+	ForEach     *Expr
+	MaxItems    int
 	IncludeWhen []*Expr
 	ReadyWhen   []*Expr
 	Template    *Tree

@@ -195,7 +195,7 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 			seen[kinds[i].Type] = true
 			declTypes = append(declTypes, kinds[i].Type)
 		}
-		vars = append(vars, cel.Variable{Name: r.ID, Type: kinds[i].Type.CelType()})
+		vars = append(vars, cel.Variable{Name: r.ID, Type: observedType(r, kinds[i])})
 	}
 	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
 	return cel.NewEnv(declTypes, vars, costLimit)
@@ -398,9 +398,19 @@ func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int)
 	if len(r.ReadyWhen) == 0 {
 		n.ReadyWhen = l.defaultReadyWhen(env, r, k)
 	}
-	n.Template = l.tree(env, r.Template, k.Type, owner, "")
+	tenv := env
+	if r.ForEach != nil {
+		tenv = l.forEach(env, r, n)
+	}
+	n.Template = l.tree(tenv, r.Template, k.Type, owner, "")
+	if n.ForEach != nil {
+		l.nameFromEach(r, n)
+	}
 	deps := map[string]bool{}
 	all := append(exprs(n.Template), n.IncludeWhen...)
+	if n.ForEach != nil {
+		all = append(all, n.ForEach)
+	}
 	for _, e := range all {
 		for _, ref := range e.Refs {
 			if ref == r.ID {
@@ -458,7 +468,7 @@ func explain(env *cel.Env, err error, ids map[string]bool) string {
 			names = append(names, id)
 		}
 		sort.Strings(names)
-		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady)", strings.Join(names, ", "))
+		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady; a collection's template, each)", strings.Join(names, ", "))
 	}
 	return msg
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/internal/enginetest"
-	"github.com/loom-mcp/loom/engine/schema"
 )
 
 // schemas types graphs with the built-in kinds and the engine's test CRD (kind App).
@@ -37,11 +36,7 @@ func TestLoadSample(t *testing.T) {
 // TestLoadErrors holds one case per class of bad graph. Each message must say where
 // (file:line:col), which resource, which field, the expression, and what was expected.
 func TestLoadErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		resources string
-		want      []string
-	}{
+	tests := []loadError{
 		{
 			name: "type mismatch",
 			resources: `  - id: deployment
@@ -237,20 +232,7 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"g.yaml:12:", "quote the whole value"},
 		},
 	}
-	s := enginetest.Schemas(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { requireLoadError(t, s, header+tt.resources, tt.want) })
-	}
-}
-
-// requireLoadError loads src and requires an error that says each of want.
-func requireLoadError(t *testing.T, s *schema.Set, src string, want []string) {
-	t.Helper()
-	_, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(s))
-	require.Error(t, err)
-	for _, w := range want {
-		assert.Contains(t, err.Error(), w)
-	}
+	assertLoadErrors(t, tests)
 }
 
 // TestLoadFlags: shared and recreate are literal booleans on a resource, false when absent.
@@ -410,7 +392,7 @@ func TestStatusVarErrors(t *testing.T) {
 	}
 	s := enginetest.Schemas(t)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { requireLoadError(t, s, withVars(tt.vars, tt.cm), tt.want) })
+		t.Run(tt.name, func(t *testing.T) { assertLoadError(t, s, withVars(tt.vars, tt.cm), tt.want) })
 	}
 }
 

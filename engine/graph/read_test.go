@@ -45,11 +45,7 @@ func TestLoadReads(t *testing.T) {
 // TestLoadReadErrors: mistakes in reads and in expressions over read items are load errors
 // like every other, with file:line:col, the resource, the field and the expression.
 func TestLoadReadErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		resources string
-		want      []string
-	}{
+	tests := []loadError{
 		{
 			name: "wrong field on a collection's item",
 			resources: `  - id: peers
@@ -140,14 +136,5 @@ func TestLoadReadErrors(t *testing.T) {
 			want: []string{"resource one, field read.name", `reads "cm": a read's name may read schema, config and vars only`},
 		},
 	}
-	s := enginetest.Schemas(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := graph.Load("g.yaml", []byte(header+tt.resources), graph.WithSchemas(s))
-			require.Error(t, err)
-			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
-	}
+	assertLoadErrors(t, tests)
 }

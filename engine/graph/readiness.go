@@ -108,12 +108,16 @@ func conditionType(t *apiservercel.DeclType) *apiservercel.DeclType {
 }
 
 // defaultReadyWhen compiles the default readiness of resource r's kind k, for a resource
-// that states no readyWhen. An error in it names the kind, since the graph's text holds
-// no such expression.
+// that states no readyWhen: of each item's object, for a collection (forEach). An error in
+// it names the kind, since the graph's text holds no such expression.
 func (l *loader) defaultReadyWhen(env *cel.Env, r parse.Resource, k *schema.Kind) []*Expr {
 	var out []*Expr
 	for i, rule := range readinessRules(k) {
-		text := strings.Join(strings.Fields(strings.ReplaceAll(rule, "$", r.ID)), " ")
+		text := strings.ReplaceAll(rule, "$", r.ID)
+		if r.ForEach != nil {
+			text = r.ID + ".all(o, " + strings.ReplaceAll(rule, "$", "o") + ")"
+		}
+		text = strings.Join(strings.Fields(text), " ")
 		src := &parse.Source{Text: text, Pos: r.Pos}
 		path := fmt.Sprintf("readyWhen (%s's default)[%d]", k.GVK.Kind, i)
 		if e := l.boolExpr(env, &parse.Value{Pos: r.Pos, Kind: parse.Expr, Source: src}, "resource "+r.ID, path); e != nil {

@@ -219,7 +219,9 @@ func Observed(dir string, g *graph.Graph) (map[string]map[string]any, error) {
 		}
 		var obj map[string]any
 		if rd, isRead := g.Read(id); isRead {
-			obj, err = observedRead(path, rd, g)
+			obj, err = observedList(path, "read "+rd.ID, rd.Kind, rd.Collection(), g)
+		} else if n, _ := g.Node(id); n.Collection() {
+			obj, err = observedList(path, "resource "+id, n.Kind, true, g)
 		} else {
 			obj, err = observedObject(path, id, g)
 		}
@@ -266,18 +268,19 @@ func observedObject(path, id string, g *graph.Graph) (map[string]any, error) {
 	return obj, nil
 }
 
-// observedRead reads what was observed for a read: the object of a read by name, or a List
-// of the collection's items (apiVersion and kind of each may be left out).
-func observedRead(path string, rd *graph.Read, g *graph.Graph) (map[string]any, error) {
+// observedList reads what was observed for what (a read, or a resource with forEach) of
+// kind gvk: one object, or for a collection a List of its objects (apiVersion and kind of
+// each may be left out).
+func observedList(path, what string, kind *schema.Kind, collection bool, g *graph.Graph) (map[string]any, error) {
 	obj, err := ReadObject(path)
 	if err != nil {
 		return nil, err
 	}
-	gvk := rd.Kind.GVK
+	gvk := kind.GVK
 	objs := []map[string]any{obj}
-	if rd.Collection() {
+	if collection {
 		if k, _ := obj["kind"].(string); k != "List" {
-			return nil, fmt.Errorf("%s: read %s is a collection: expected a List (kind: List, items: [...])", path, rd.ID)
+			return nil, fmt.Errorf("%s: %s is a collection: expected a List (kind: List, items: [...])", path, what)
 		}
 		items, ok := obj["items"].([]any)
 		if !ok && obj["items"] != nil {
@@ -298,7 +301,7 @@ func observedRead(path string, rd *graph.Read, g *graph.Graph) (map[string]any, 
 			if !set {
 				o[f[0]] = f[1]
 			} else if got != f[1] {
-				return nil, fmt.Errorf("%s: object %d: %s is %v, but read %s reads %s %s", path, i, f[0], got, rd.ID, gvk.GroupVersion(), gvk.Kind)
+				return nil, fmt.Errorf("%s: object %d: %s is %v, but %s is of %s %s", path, i, f[0], got, what, gvk.GroupVersion(), gvk.Kind)
 			}
 		}
 		if err := g.Schemas.Validate(o); err != nil {

@@ -29,10 +29,12 @@ const (
 	NameAnyReady = "anyReady"
 	// NameItem is one item of a collection read, in its instanceKey and filter.
 	NameItem = "item"
+	// NameEach is one item of a collection's forEach list, in its template.
+	NameEach = "each"
 )
 
 // Builtins are the built-in names; no resource id or var may take one.
-var Builtins = []string{NameSchema, NameDefaulted, NameConfig, NameVars, NameReady, NameErrors, NameAllReady, NameAnyReady, NameItem}
+var Builtins = []string{NameSchema, NameDefaulted, NameConfig, NameVars, NameReady, NameErrors, NameAllReady, NameAnyReady, NameItem, NameEach}
 
 // StatusOnly are the built-in names only the status phase has (each read as a prefix of a
 // qualified name too: ready.<id>): a var that reads one is a status var.

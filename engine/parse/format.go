@@ -58,6 +58,8 @@ var (
 		{"id", ref("name"), true, "lowerCamel: the CEL variable that holds the object last observed."},
 		{"shared", boolean(), false, "Every instance of a namespace renders the same object; it is applied once."},
 		{"recreate", boolean(), false, "Delete and create the object again when the API server refuses a change as immutable."},
+		{"forEach", ref("expression"), false, "A list: the resource becomes a collection, one object per item, the item `each` in the template."},
+		{"maxItems", map[string]any{"type": "integer", "minimum": 1}, false, "Collections: the most items forEach may yield (default 100)."},
 		{"includeWhen", list(ref("expression")), false, "All true, or the resource (and those that read it) is skipped and pruned."},
 		{"readyWhen", list(ref("expression")), false, "All true when the observed object is ready: ready.<id>. Without it, its kind's default readiness."},
 		{"ignoreReadiness", boolean(), false, "Leave the resource out of allReady and anyReady: the instance does not wait for it."},

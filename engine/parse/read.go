@@ -71,12 +71,7 @@ func (p *parser) read(n *yaml.Node, path string) *Read {
 		r.InstanceKey = p.expr(v, path+".instanceKey")
 	}
 	if v, ok := f["maxItems"]; ok {
-		val := p.value(v, path+".maxItems")
-		if n, isInt := val.Scalar.(int64); val.Kind != Literal || !isInt || n < 1 {
-			p.errorf(v, path+".maxItems", "expected a positive integer")
-		} else {
-			r.MaxItems = n
-		}
+		r.MaxItems = p.positive(v, path+".maxItems")
 	}
 	if r.Name != nil {
 		for _, k := range []string{"selector", "filter", "instanceKey", "maxItems"} {
@@ -106,7 +101,7 @@ func (p *parser) labels(n *yaml.Node, path string) map[string]string {
 // readResource checks the fields of a resource that reads: only id, includeWhen and read.
 func (p *parser) readResource(f map[string]*yaml.Node, r *Resource, path string) {
 	r.Read = p.read(f["read"], path+".read")
-	for _, k := range []string{"template", "shared", "readyWhen", "ignoreReadiness"} {
+	for _, k := range []string{"template", "shared", "readyWhen", "forEach", "maxItems", "ignoreReadiness"} {
 		if f[k] != nil {
 			p.errorf(f[k], path+"."+k, "a resource with read is never applied: remove %s", k)
 		}

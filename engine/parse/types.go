@@ -109,7 +109,12 @@ type Resource struct {
 	// Recreate allows the controller to delete and create the object again when the API
 	// server refuses a change as immutable (a Deployment's selector); without it, such a
 	// change is an error that names the field.
-	Recreate    bool
+	Recreate bool
+	// ForEach, one ${...} expression yielding a list, makes the resource a collection: one
+	// object per item, the item in scope in the template as `each`.
+	ForEach *Value
+	// MaxItems bounds a collection's items (0: the engine's default).
+	MaxItems    int64
 	IncludeWhen []*Value // each an Expr
 	ReadyWhen   []*Value // each an Expr
 	Template    *Value   // a Map

@@ -221,11 +221,11 @@ func (s *itemScope) ResolveName(name string) (any, bool) {
 
 // present reports whether a node's dependency d has data: an observed object, or a
 // resolved read.
-func (r *evaluator) present(d string, in Input) bool {
+func (r *evaluator) present(d string) bool {
 	if _, ok := r.scope.reads[d]; ok {
 		return true
 	}
-	return in.Observed[d] != nil
+	return r.scope.observed[d] != nil
 }
 
 // waitingFor says what a node waits for.

@@ -34,6 +34,9 @@ const kindsGraph = `  resources:
   - id: custom
     readyWhen: ['${ custom.?spec.?replicas.orValue(0) == 7 }']
     template: {apiVersion: apps/v1, kind: Deployment, metadata: {name: c}}
+  - id: pvcs
+    forEach: '${ ["a", "b"] }'
+    template: {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: "${each}"}}
 `
 
 func obj(fields map[string]any) map[string]any {
@@ -45,6 +48,14 @@ func obj(fields map[string]any) map[string]any {
 }
 
 type m = map[string]any
+
+// pvcs is the observed List of the collection pvcs, items a and b in the phases given.
+func pvcs(phaseA, phaseB string) map[string]any {
+	item := func(name, phase string) any {
+		return m{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": m{"name": name, "namespace": "team"}, "status": m{"phase": phase}}
+	}
+	return m{"apiVersion": "v1", "kind": "List", "items": []any{item("a", phaseA), item("b", phaseB)}}
+}
 
 // TestDefaultReadiness: a resource without readyWhen is ready by its kind's rule
 // (engine/graph/readiness.go), each case one object of one kind.
@@ -90,6 +101,8 @@ func TestDefaultReadiness(t *testing.T) {
 		{"crd kind Ready, generation not said", "app", obj(m{"status": m{"conditions": []any{m{"type": "Ready", "status": "True"}}}}), true},
 		{"crd kind without a Ready condition yet", "app", obj(nil), false},
 		{"readyWhen overrides the default", "custom", obj(m{"spec": m{"replicas": int64(7)}}), true},
+		{"a collection: every item by its kind's rule", "pvcs", pvcs("Bound", "Bound"), true},
+		{"a collection with an item not ready", "pvcs", pvcs("Bound", "Pending"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

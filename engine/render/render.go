@@ -23,7 +23,8 @@ type Input struct {
 	Instance map[string]any
 	// Config is the operator configuration; missing keys take the graph's defaults.
 	Config map[string]any
-	// Observed holds the objects last seen in the cluster, by node id.
+	// Observed holds the objects last seen in the cluster, by node id. A collection's
+	// objects come as a List ({"items": [...]}), in any order (collection.go).
 	Observed map[string]map[string]any
 	// Validate checks every rendered object as the API server would on apply
 	// (schema.Set.Admit: its kind's schema, and for a CRD kind its CEL rules); an object it
@@ -53,7 +54,10 @@ type Node struct {
 	ID     string
 	State  State
 	Object map[string]any // Rendered only
-	Reason string         // why, for every state but Rendered
+	// Items are a collection's objects, one per item in item order (Rendered only); its
+	// Object is nil.
+	Items  []map[string]any
+	Reason string // why, for every state but Rendered
 }
 
 // Result is the outcome of one render.
@@ -175,7 +179,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 			instance: in.Instance,
 			config:   cfg,
 			vars:     res.Vars,
-			observed: in.Observed,
+			observed: withoutCollections(g, in.Observed),
 			reads:    res.reads.values,
 		},
 		vars: res.vars,
@@ -240,7 +244,7 @@ type evaluator struct {
 // statusEvaluator returns an evaluator over everything status expressions see: the
 // render's scope plus ready.<id> and errors. fieldError decides, for each map field that
 // fails, whether to leave it out and go on (true) or fail the whole tree.
-func statusEvaluator(ctx context.Context, in Input, res *Result, ready map[string]bool, errs []string, fieldError func(error) bool) *evaluator {
+func statusEvaluator(ctx context.Context, g *graph.Graph, in Input, res *Result, ready map[string]bool, errs []string, fieldError func(error) bool) *evaluator {
 	ev := &evaluator{
 		ctx:    ctx,
 		budget: res.Budget,
@@ -248,7 +252,7 @@ func statusEvaluator(ctx context.Context, in Input, res *Result, ready map[strin
 			instance: in.Instance,
 			config:   res.Config,
 			vars:     res.Vars,
-			observed: in.Observed,
+			observed: withoutCollections(g, in.Observed),
 			reads:    res.reads.valueMap(),
 			ready:    ready,
 			errors:   errs,
@@ -274,7 +278,7 @@ func (r *evaluator) node(n *graph.Node, states map[string]State, namespace strin
 		}
 	}
 	for _, d := range n.Deps {
-		if !r.present(d, in) {
+		if !r.present(d) {
 			out.State, out.Reason = Waiting, r.waitingFor(d)
 			return out
 		}
@@ -290,10 +294,23 @@ func (r *evaluator) node(n *graph.Node, states map[string]State, namespace strin
 			return out
 		}
 	}
-	v, _, err := r.eval(n.Template)
+	if n.Collection() {
+		return r.collection(n, out, namespace, in, g)
+	}
+	obj, err := r.object(n, namespace, in, g)
 	if err != nil {
 		out.State, out.Reason = Error, err.Error()
 		return out
+	}
+	out.State, out.Object = Rendered, obj
+	return out
+}
+
+// object renders n's template into the object to apply, in namespace.
+func (r *evaluator) object(n *graph.Node, namespace string, in Input, g *graph.Graph) (map[string]any, error) {
+	v, _, err := r.eval(n.Template)
+	if err != nil {
+		return nil, err
 	}
 	obj, _ := v.(map[string]any)
 	if n.Kind.Namespaced {
@@ -306,12 +323,10 @@ func (r *evaluator) node(n *graph.Node, states map[string]State, namespace strin
 	}
 	if in.Validate {
 		if err := g.Schemas.Admit(r.ctx, obj); err != nil {
-			out.State, out.Reason = Error, fmt.Sprintf("resource %s: the rendered object %v", n.ID, err)
-			return out
+			return nil, fmt.Errorf("resource %s: the rendered object %v", n.ID, err)
 		}
 	}
-	out.State, out.Object = Rendered, obj
-	return out
+	return obj, nil
 }
 
 // ensureVar computes a var the first time it is read.

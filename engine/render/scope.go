@@ -14,7 +14,8 @@ type scope struct {
 	config   map[string]any
 	vars     map[string]any
 	observed map[string]map[string]any
-	reads    map[string]any // resolved reads (read.go), by id
+	reads    map[string]any // resolved reads (read.go) and complete collections (collection.go), by id
+	each     any            // the item of a collection being rendered (collection.go)
 	// Status only.
 	ready  map[string]bool
 	errors []string
@@ -40,6 +41,8 @@ func (s *scope) ResolveName(name string) (any, bool) {
 		return s.allReady, s.status
 	case parse.NameAnyReady:
 		return s.anyReady, s.status
+	case parse.NameEach:
+		return s.each, s.each != nil
 	}
 	if rest, ok := strings.CutPrefix(name, parse.NameVars+"."); ok {
 		v, ok := s.vars[rest]

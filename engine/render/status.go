@@ -35,7 +35,7 @@ type Report struct {
 func Status(ctx context.Context, g *graph.Graph, in Input, res *Result, opts StatusOptions) (*Report, error) {
 	rep := &Report{Ready: make(map[string]bool, len(g.Nodes))}
 	errs := append(append([]string{}, res.Errors...), opts.Errors...)
-	ev := statusEvaluator(ctx, in, res, rep.Ready, errs, func(err error) bool {
+	ev := statusEvaluator(ctx, g, in, res, rep.Ready, errs, func(err error) bool {
 		if !errors.Is(err, ErrPending) {
 			rep.Errors = append(rep.Errors, err.Error())
 		}
@@ -46,7 +46,7 @@ func Status(ctx context.Context, g *graph.Graph, in Input, res *Result, opts Sta
 	// every readyWhen holds. No readyWhen means observed is enough.
 	for _, n := range g.Nodes {
 		out, _ := res.Node(n.ID)
-		ready := out.State == Rendered && in.Observed[n.ID] != nil
+		ready := out.State == Rendered && ev.observed(n, out, in)
 		for _, e := range n.ReadyWhen {
 			if !ready {
 				break
