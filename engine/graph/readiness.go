@@ -19,7 +19,7 @@ import (
 // type-checked with the graph, like a readyWhen written in it. A kind not listed here is
 // ready once it exists (ConfigMap, Secret, ServiceAccount, NetworkPolicy, ...), and so is
 // a CRD kind, unless its schema has status.conditions: then its Ready condition
-// (crdReadiness). The README's tour has this table.
+// (crdReadyCondition). The README's tour has this table.
 var defaultReadiness = map[k8sschema.GroupKind][]string{
 	// Rollout complete: every replica updated, ready and available, no old pod left.
 	{Group: "apps", Kind: "Deployment"}: {observedGeneration, fmt.Sprintf(rolledOut, updated)},
