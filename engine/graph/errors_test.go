@@ -8,6 +8,7 @@ import (
 
 	"github.com/loom-mcp/loom/engine/graph"
 	"github.com/loom-mcp/loom/engine/internal/enginetest"
+	"github.com/loom-mcp/loom/engine/schema"
 )
 
 // loadError is one bad graph: its resources (after header) and what the error must say.
@@ -22,12 +23,16 @@ func assertLoadErrors(t *testing.T, tests []loadError) {
 	t.Helper()
 	s := enginetest.Schemas(t)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := graph.Load("g.yaml", []byte(header+tt.resources), graph.WithSchemas(s))
-			require.Error(t, err)
-			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { assertLoadError(t, s, header+tt.resources, tt.want) })
+	}
+}
+
+// assertLoadError loads the graph src, which must fail saying each of want.
+func assertLoadError(t *testing.T, s *schema.Set, src string, want []string) {
+	t.Helper()
+	_, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(s))
+	require.Error(t, err)
+	for _, w := range want {
+		assert.Contains(t, err.Error(), w)
 	}
 }

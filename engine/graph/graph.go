@@ -48,6 +48,10 @@ func (g *Graph) Var(name string) (*Var, bool) {
 type Var struct {
 	Name  string
 	Value *Tree
+	// Status marks a status var: it reads ready.<id>, errors, allReady or anyReady
+	// (directly or through another status var), so only status and other status vars may
+	// read it, and it is computed in the status phase.
+	Status bool
 }
 
 // Check is one compiled rule on the instance.
@@ -77,6 +81,8 @@ type Node struct {
 	IncludeWhen []*Expr
 	ReadyWhen   []*Expr
 	Template    *Tree
+	// IgnoreReadiness leaves the node out of allReady and anyReady (parse.Resource).
+	IgnoreReadiness bool
 }
 
 // Expr is one compiled expression and where it came from.

@@ -95,6 +95,10 @@ type loader struct {
 	readIDs   map[string]*schema.Kind
 	varReads  map[string][]string
 	costLimit uint64
+
+	// statusVars names, for each status var, the status-phase name it reads
+	// (statusvars.go).
+	statusVars map[string]string
 }
 
 func (l *loader) errorf(pos parse.Pos, owner, path, expr, format string, args ...any) {
@@ -119,8 +123,19 @@ func (l *loader) load(o options) *Graph {
 		return g
 	}
 
-	// 3. Vars, each after the vars it reads, each typed by its value.
-	env, g.Vars = l.vars(env)
+	// 3. Vars, each after the vars it reads, each typed by its value. They are compiled
+	// where the status phase's names are declared too (a var that reads one is a status
+	// var); everything but status is compiled where they are not.
+	senv, err := l.statusEnv(env)
+	if err != nil {
+		l.errorf(parse.Pos{File: pg.File, Line: 1, Col: 1}, "", "", "", "%v", err)
+		return g
+	}
+	senv, g.Vars = l.vars(senv)
+	if env, err = declareVars(env, g.Vars); err != nil {
+		l.errorf(parse.Pos{File: pg.File, Line: 1, Col: 1}, "", "", "", "%v", err)
+		return g
+	}
 	g.vars = make(map[string]*Var, len(g.Vars))
 	for _, v := range g.Vars {
 		g.vars[v.Name] = v
@@ -140,10 +155,11 @@ func (l *loader) load(o options) *Graph {
 	// 5. Resources, then their order.
 	g.Nodes = l.nodes(env, kinds)
 
-	// 6. Status, which also sees ready.<id> and errors.
+	// 6. Status, which also sees ready.<id>, errors, allReady, anyReady and status vars.
 	if pg.Status != nil {
-		g.Status = l.status(env, inst)
+		g.Status = l.status(senv, inst)
 	}
+	l.statusVarsInStatusOnly(g)
 	return g
 }
 
@@ -171,6 +187,7 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 	seen := map[*apiservercel.DeclType]bool{inst.Type: true}
 	vars := []cel.Variable{
 		{Name: parse.NameSchema, Type: inst.Type.CelType()},
+		{Name: parse.NameDefaulted, Type: inst.Type.CelType()},
 		{Name: parse.NameConfig, Type: configType.CelType()},
 	}
 	for i, r := range l.pg.Resources {
@@ -213,23 +230,13 @@ func (l *loader) nodes(env *cel.Env, kinds []*schema.Kind) []*Node {
 	return out
 }
 
-// status compiles the status tree, whose expressions also see ready.<id> and errors.
-func (l *loader) status(env *cel.Env, inst *schema.Kind) *Tree {
-	pg := l.pg
-	statusVars := []cel.Variable{{Name: parse.NameErrors, Type: types.NewListType(types.StringType)}}
-	for _, r := range pg.Resources {
-		statusVars = append(statusVars, cel.Variable{Name: parse.NameReady + "." + r.ID, Type: types.BoolType})
-	}
-	senv, err := env.Extend(statusVars...)
-	if err != nil {
-		l.errorf(pg.Status.Pos, "status", "", "", "%v", err)
-		return nil
-	}
+// status compiles the status tree in senv, the environment of the status phase.
+func (l *loader) status(senv *cel.Env, inst *schema.Kind) *Tree {
 	var target *apiservercel.DeclType
 	if f, ok := inst.Type.FindField("status"); ok {
 		target = f.Type
 	}
-	return l.tree(senv, pg.Status, target, "status", "")
+	return l.tree(senv, l.pg.Status, target, "status", "")
 }
 
 func indexOf(list []string, s string) int {
@@ -349,8 +356,11 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 	for _, name := range ordered {
 		v := byName[name]
 		t := l.tree(env, v.Value, nil, parse.NameVars+"."+name, "")
+		status := l.markStatusVar(name, t)
 		for _, e := range exprs(t) {
-			l.noResourceRefs(e, "vars are computed before any object is observed; read observed objects in templates, readyWhen or status")
+			if !status {
+				l.noResourceRefs(e, "vars are computed before any object is observed; read observed objects in templates, readyWhen or status")
+			}
 		}
 		next, err := env.Extend(cel.Variable{Name: parse.NameVars + "." + name, Type: treeType(t)})
 		if err != nil {
@@ -358,7 +368,7 @@ func (l *loader) vars(env *cel.Env) (*cel.Env, []*Var) {
 			continue
 		}
 		env = next
-		out = append(out, &Var{Name: name, Value: t})
+		out = append(out, &Var{Name: name, Value: t, Status: status})
 	}
 	return env, out
 }
@@ -374,7 +384,7 @@ func (l *loader) noResourceRefs(e *Expr, why string) {
 // node compiles one resource.
 func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int) *Node {
 	owner := "resource " + r.ID
-	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared, Recreate: r.Recreate}
+	n := &Node{ID: r.ID, Kind: k, Index: index, Shared: r.Shared, Recreate: r.Recreate, IgnoreReadiness: r.IgnoreReadiness}
 	for i, v := range r.IncludeWhen {
 		if e := l.boolExpr(env, v, owner, fmt.Sprintf("includeWhen[%d]", i)); e != nil {
 			n.IncludeWhen = append(n.IncludeWhen, e)
@@ -384,6 +394,9 @@ func (l *loader) node(env *cel.Env, r parse.Resource, k *schema.Kind, index int)
 		if e := l.boolExpr(env, v, owner, fmt.Sprintf("readyWhen[%d]", i)); e != nil {
 			n.ReadyWhen = append(n.ReadyWhen, e)
 		}
+	}
+	if len(r.ReadyWhen) == 0 {
+		n.ReadyWhen = l.defaultReadyWhen(env, r, k)
 	}
 	tenv := env
 	if r.ForEach != nil {
@@ -455,7 +468,7 @@ func explain(env *cel.Env, err error, ids map[string]bool) string {
 			names = append(names, id)
 		}
 		sort.Strings(names)
-		msg += fmt.Sprintf("\n    (in scope: schema, config, vars.<name>, and the resource ids %s; status also sees ready.<id> and errors; a collection's template, each)", strings.Join(names, ", "))
+		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady; a collection's template, each)", strings.Join(names, ", "))
 	}
 	return msg
 }

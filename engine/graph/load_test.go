@@ -294,3 +294,129 @@ func TestLoadVars(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field data.n: expected string, got int")
 }
+
+// TestDefaultReadyWhen: a resource without readyWhen gets its kind's default rules, named
+// as such; one with readyWhen keeps its own; a kind without a rule gets none.
+func TestDefaultReadyWhen(t *testing.T) {
+	s := enginetest.Schemas(t, enginetest.GadgetCRD()) // a status without conditions
+	src := header + `  - id: deployment
+    template: {apiVersion: apps/v1, kind: Deployment, metadata: {name: d}}
+  - id: own
+    readyWhen: ['${ own.?status.?readyReplicas.orValue(0) > 0 }']
+    template: {apiVersion: apps/v1, kind: Deployment, metadata: {name: o}}
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}
+  - id: app
+    template: {apiVersion: example.loom.dev/v1, kind: App, metadata: {name: a}, spec: {image: x}}
+  - id: gadget
+    template: {apiVersion: test.loom.dev/v1, kind: Gadget, metadata: {name: g}, spec: {image: x}}
+`
+	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(s))
+	require.NoError(t, err)
+	paths := map[string][]string{}
+	for _, n := range g.Nodes {
+		paths[n.ID] = []string{}
+		for _, e := range n.ReadyWhen {
+			paths[n.ID] = append(paths[n.ID], e.Path)
+		}
+	}
+	assert.Equal(t, map[string][]string{
+		"deployment": {"readyWhen (Deployment's default)[0]", "readyWhen (Deployment's default)[1]"},
+		"own":        {"readyWhen[0]"},
+		"cm":         {},
+		"app":        {"readyWhen (App's default)[0]"},
+		"gadget":     {},
+	}, paths)
+	app, _ := g.Node("app")
+	assert.Contains(t, app.ReadyWhen[0].Source, `app.?status.?conditions.orValue([]).exists(c, c.type == "Ready" && c.status == "True" && c.?observedGeneration`)
+}
+
+// withVars is a graph with the given vars, a ConfigMap and a Service, and a status.
+func withVars(vars, cm string) string {
+	return strings.Replace(header, "  resources:\n", "  vars:\n"+vars+"  resources:\n", 1) + cm + `  - id: svc
+    template: {apiVersion: v1, kind: Service, metadata: {name: s}}
+  status:
+    phase: ${ vars.phase }
+`
+}
+
+const plainCM = `  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}
+`
+
+// TestStatusVars: a var that reads ready.<id>, errors, allReady, anyReady or a status var
+// is a status var; one that reads none is not.
+func TestStatusVars(t *testing.T) {
+	vars := `    name: ${ schema.metadata.name }
+    ok: ${ size(errors) == 0 && ready.svc }
+    phase: '${ !vars.ok ? "Pending" : allReady ? "Ready" : anyReady ? "PartiallyReady" : "Pending" }'
+    url: '${ vars.ok ? optional.of("http://" + svc.spec.clusterIP) : optional.none() }'
+`
+	g, err := graph.Load("g.yaml", []byte(withVars(vars, plainCM)), graph.WithSchemas(enginetest.Schemas(t)))
+	require.NoError(t, err)
+	status := map[string]bool{}
+	for _, v := range g.Vars {
+		status[v.Name] = v.Status
+	}
+	assert.Equal(t, map[string]bool{"name": false, "ok": true, "phase": true, "url": true}, status)
+}
+
+// TestStatusVarErrors: a status var read where readiness is not known yet is a load error
+// naming the place and the status name that makes it a status var.
+func TestStatusVarErrors(t *testing.T) {
+	vars := `    ok: ${ ready.svc }
+    phase: '${ vars.ok ? "Ready" : "Pending" }'
+`
+	tests := []struct {
+		name string
+		vars string
+		cm   string
+		want []string
+	}{
+		{"template", vars, `  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {phase: "${vars.phase}"}}
+`, []string{"g.yaml:11:87:", "resource cm, field data.phase", "reads vars.phase, a status var (it reads vars.ok, a status var)", "only status and other status vars may read it", "${vars.phase}"}},
+		{"includeWhen", vars, `  - id: cm
+    includeWhen: ['${ vars.ok }']
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}
+`, []string{"g.yaml:11:22:", "resource cm, field includeWhen[0]", "reads vars.ok, a status var (it reads ready.svc)"}},
+		{"readyWhen", vars, `  - id: cm
+    readyWhen: ['${ vars.ok }']
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}
+`, []string{"g.yaml:11:20:", "resource cm, field readyWhen[0]", "reads vars.ok, a status var"}},
+		{"check", vars + "  checks:\n  - {rule: '${ vars.ok }', message: m}\n", plainCM, []string{"checks[0], field rule", "reads vars.ok, a status var"}},
+		{"errors in a check", "    phase: x\n  checks:\n  - {rule: '${ size(errors) == 0 }', message: m}\n", plainCM, []string{"undeclared reference to 'errors'"}},
+		{"ready in a template", "    phase: x\n", `  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {a: "${string(allReady)}"}}
+`, []string{"resource cm, field data.a", "undeclared reference to 'allReady'"}},
+	}
+	s := enginetest.Schemas(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assertLoadError(t, s, withVars(tt.vars, tt.cm), tt.want) })
+	}
+}
+
+// TestIgnoreReadiness is a literal boolean on a resource, false when absent; a read
+// takes none.
+func TestIgnoreReadiness(t *testing.T) {
+	src := header + `  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}
+  - id: np
+    ignoreReadiness: true
+    template: {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: n}}
+`
+	g, err := graph.Load("g.yaml", []byte(src), graph.WithSchemas(enginetest.Schemas(t)))
+	require.NoError(t, err)
+	cm, _ := g.Node("cm")
+	np, _ := g.Node("np")
+	assert.False(t, cm.IgnoreReadiness)
+	assert.True(t, np.IgnoreReadiness)
+
+	read := header + `  - id: other
+    ignoreReadiness: true
+    read: {apiVersion: v1, kind: ConfigMap, name: o}
+`
+	_, err = graph.Load("g.yaml", []byte(read), graph.WithSchemas(enginetest.Schemas(t)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "spec.resources[other].ignoreReadiness: a resource with read is never applied: remove ignoreReadiness")
+}

@@ -317,6 +317,7 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		}
 		r.Shared = p.flag(f["shared"], path+".shared")
 		r.Recreate = p.flag(f["recreate"], path+".recreate")
+		r.IgnoreReadiness = p.flag(f["ignoreReadiness"], path+".ignoreReadiness")
 		p.forEach(f, &r, path)
 		r.IncludeWhen = p.exprList(f["includeWhen"], path+".includeWhen")
 		r.ReadyWhen = p.exprList(f["readyWhen"], path+".readyWhen")

@@ -101,7 +101,7 @@ func (p *parser) labels(n *yaml.Node, path string) map[string]string {
 // readResource checks the fields of a resource that reads: only id, includeWhen and read.
 func (p *parser) readResource(f map[string]*yaml.Node, r *Resource, path string) {
 	r.Read = p.read(f["read"], path+".read")
-	for _, k := range []string{"template", "shared", "readyWhen", "forEach", "maxItems"} {
+	for _, k := range []string{"template", "shared", "readyWhen", "forEach", "maxItems", "ignoreReadiness"} {
 		if f[k] != nil {
 			p.errorf(f[k], path+"."+k, "a resource with read is never applied: remove %s", k)
 		}

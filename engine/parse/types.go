@@ -120,6 +120,9 @@ type Resource struct {
 	Template    *Value   // a Map
 	// Read, instead of Template, makes the resource read objects the graph does not apply.
 	Read *Read
+	// IgnoreReadiness leaves the resource out of allReady and anyReady: the instance does
+	// not wait for it. ready.<id> still says whether it is ready.
+	IgnoreReadiness bool
 }
 
 // Error is a problem a person must fix in a graph file.

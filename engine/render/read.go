@@ -278,6 +278,7 @@ func ReadTargets(ctx context.Context, g *graph.Graph, in Input) (map[string]Targ
 	res.reads = &readState{values: map[string]any{}, waiting: map[string]string{}}
 	r := &evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,
 		scope: &scope{instance: in.Instance, config: cfg, vars: res.Vars, observed: in.Observed, reads: res.reads.values}}
+	r.scope.defaulted = &defaultedView{graph: g, instance: in.Instance}
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
 	out := map[string]Target{}
 outer:

@@ -83,6 +83,9 @@ type Result struct {
 
 	vars  *varState
 	reads *readState
+
+	// defaulted is the `defaulted` variable, shared with the status evaluation.
+	defaulted *defaultedView
 }
 
 // varState is the vars of one render, each computed when an expression first reads it.
@@ -198,6 +201,8 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		},
 		vars: res.vars,
 	}
+	res.defaulted = &defaultedView{graph: g, instance: in.Instance}
+	r.scope.defaulted = res.defaulted
 
 	readStates := r.resolveReads(g, in, res)
 	res.Reads = readStates
@@ -257,7 +262,7 @@ type evaluator struct {
 // render's scope plus ready.<id> and errors. fieldError decides, for each map field that
 // fails, whether to leave it out and go on (true) or fail the whole tree.
 func statusEvaluator(ctx context.Context, g *graph.Graph, in Input, res *Result, ready map[string]bool, errs []string, fieldError func(error) bool) *evaluator {
-	return &evaluator{
+	ev := &evaluator{
 		ctx:    ctx,
 		budget: res.Budget,
 		scope: &scope{
@@ -273,6 +278,8 @@ func statusEvaluator(ctx context.Context, g *graph.Graph, in Input, res *Result,
 		vars:       res.vars,
 		fieldError: fieldError,
 	}
+	ev.scope.defaulted = res.defaulted
+	return ev
 }
 
 func (r *evaluator) node(n *graph.Node, states map[string]State, namespace string, in Input, g *graph.Graph) Node {

@@ -276,3 +276,33 @@ func TestRenderBadConfig(t *testing.T) {
 	assert.Contains(t, err.Error(), "config domian: the graph declares no such key")
 	assert.False(t, errors.Is(err, render.ErrPending))
 }
+
+// TestDefaulted: defaulted applies the CRD's defaults (App defaults replicas and port);
+// schema stays the instance as given, and is not changed. (engine/schema's tests show
+// defaults under absent parents.)
+func TestDefaulted(t *testing.T) {
+	g := load(t, `  resources:
+  - id: cm
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {
+      replicas: "${ string(defaulted.spec.replicas) }", port: "${ string(defaulted.spec.port) }",
+      stored: '${ has(schema.spec.replicas) ? "replicas" : "no replicas" }'}}
+`)
+	tests := []struct {
+		name string
+		spec map[string]any
+		want map[string]any
+	}{
+		{"defaults", map[string]any{"image": "x"}, map[string]any{"replicas": "1", "port": "8080", "stored": "no replicas"}},
+		{"set values win", map[string]any{"image": "x", "replicas": int64(3)}, map[string]any{"replicas": "3", "port": "8080", "stored": "replicas"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inst := map[string]any{"apiVersion": "example.loom.dev/v1", "kind": "App", "metadata": map[string]any{"name": "w", "namespace": "team"}, "spec": tt.spec}
+			res, err := render.Render(context.Background(), g, render.Input{Instance: inst})
+			require.NoError(t, err)
+			require.Empty(t, res.Errors)
+			assert.Equal(t, tt.want, res.Nodes[0].Object["data"])
+			assert.NotContains(t, tt.spec, "port", "the instance itself is not changed")
+		})
+	}
+}

@@ -20,6 +20,9 @@ type scope struct {
 	ready  map[string]bool
 	errors []string
 	status bool
+	// allReady and anyReady over the nodes the instance waits for (status.go).
+	allReady, anyReady bool
+	defaulted          *defaultedView
 }
 
 var _ interpreter.Activation = (*scope)(nil)
@@ -30,8 +33,14 @@ func (s *scope) ResolveName(name string) (any, bool) {
 		return s.instance, true
 	case parse.NameConfig:
 		return s.config, true
+	case parse.NameDefaulted:
+		return s.defaulted.get(), true
 	case parse.NameErrors:
 		return s.errors, s.status
+	case parse.NameAllReady:
+		return s.allReady, s.status
+	case parse.NameAnyReady:
+		return s.anyReady, s.status
 	case parse.NameEach:
 		return s.each, s.each != nil
 	}

@@ -59,6 +59,7 @@ func Status(ctx context.Context, g *graph.Graph, in Input, res *Result, opts Sta
 		}
 		rep.Ready[n.ID] = ready
 	}
+	ev.scope.allReady, ev.scope.anyReady = summarize(g, res, rep.Ready)
 
 	// 2. Status.
 	if g.Status == nil {
@@ -112,4 +113,20 @@ func keepTransitionTimes(status, instance map[string]any, now time.Time) {
 			m["lastTransitionTime"] = stamp
 		}
 	}
+}
+
+// summarize computes allReady and anyReady: over the nodes the instance waits for, those
+// neither skipped nor marked ignoreReadiness, whether all are ready and whether any is.
+// With no such node, all are (vacuously) and none is.
+func summarize(g *graph.Graph, res *Result, ready map[string]bool) (all, some bool) {
+	all = true
+	for _, n := range g.Nodes {
+		out, _ := res.Node(n.ID)
+		if n.IgnoreReadiness || out.State == Skipped {
+			continue
+		}
+		all = all && ready[n.ID]
+		some = some || ready[n.ID]
+	}
+	return all, some
 }

@@ -64,6 +64,10 @@ type entry struct {
 	once sync.Once
 	kind *Kind
 	err  error
+
+	// The defaults of a CRD kind's schema, for Defaulted; built on first use.
+	defaultsOnce sync.Once
+	defaults     *defaultsTree
 }
 
 // Kind returns the kind's types, building its CEL type on the first call for that kind.

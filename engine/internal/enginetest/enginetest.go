@@ -21,15 +21,22 @@ func AppCRD() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "engine", "crd.yaml")
 }
 
-// Schemas returns the built-in kinds plus App.
-func Schemas(t testing.TB) *schema.Set {
+// GadgetCRD is the path of the Gadget CRD of the strict checks (testdata/strict).
+func GadgetCRD() string {
+	return filepath.Join(filepath.Dir(AppCRD()), "..", "strict", "gadget-crd.yaml")
+}
+
+// Schemas returns the built-in kinds plus App, and the CRDs at more.
+func Schemas(t testing.TB, more ...string) *schema.Set {
 	t.Helper()
 	s, err := schema.Builtin()
 	require.NoError(t, err)
-	crd, err := os.ReadFile(AppCRD())
-	require.NoError(t, err)
-	_, err = s.AddCRD(crd, "crd.yaml")
-	require.NoError(t, err)
+	for _, path := range append([]string{AppCRD()}, more...) {
+		crd, err := os.ReadFile(path)
+		require.NoError(t, err)
+		_, err = s.AddCRD(crd, filepath.Base(path))
+		require.NoError(t, err)
+	}
 	return s
 }
 
