@@ -116,6 +116,11 @@ func TestFaultEtcdRestart(t *testing.T) {
 	names := startConverging(t, d, "fault-etcd", faultFleet)
 	require.NoError(t, cp.Restart(context.Background(), "etcd", time.Second))
 	t.Logf("etcd serves again %.1fs after the fleet was created", time.Since(begin).Seconds())
+	// kwok, the fake kubelet, does not always pick up the Pods created while etcd was
+	// down (they stay Pending, scheduled but never run; seen now and then, most often under load): a
+	// kubelet would, so kwok is started again here, as a kubelet reconnects. It is the
+	// operator's recovery this test measures, not kwok's.
+	require.NoError(t, cp.Restart(context.Background(), "kwok", 0))
 	converged(t, d, "fault-etcd", names, begin, "etcd killed and restarted after 1s down")
 }
 

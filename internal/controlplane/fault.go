@@ -27,7 +27,7 @@ import (
 // kills a component and starts it again; a FaultProxy between a client and kube-apiserver
 // answers some requests with errors, resets others and delays some.
 
-// Restart kills the component name (etcd or kube-apiserver) with SIGKILL, leaves it down
+// Restart kills the component name (etcd, kube-apiserver or kwok) with SIGKILL, leaves it down
 // for down, starts it again with the same flags and data, and returns once it serves again.
 func (c *ControlPlane) Restart(ctx context.Context, name string, down time.Duration) error {
 	i := c.componentIndex(name)
@@ -98,8 +98,16 @@ func (c *ControlPlane) readyCheck(name string) (func(context.Context) error, err
 			return nil, err
 		}
 		return apiserverReady(cs), nil
+	case "kwok":
+		comp := c.components[c.componentIndex(name)]
+		for i, a := range comp.args {
+			if a == "--server-address" && i+1 < len(comp.args) {
+				return httpCheck("http://"+comp.args[i+1]+"/healthz", nil), nil
+			}
+		}
+		return nil, errors.New("kwok was started without --server-address")
 	}
-	return nil, fmt.Errorf("restarting %s is not supported (etcd, kube-apiserver)", name)
+	return nil, fmt.Errorf("restarting %s is not supported (etcd, kube-apiserver, kwok)", name)
 }
 
 // FaultRates say what share (0 to 1) of requests a FaultProxy spoils, each drawn on its own.
