@@ -20,33 +20,10 @@ import (
 	"github.com/loom-mcp/loom/engine/graph"
 )
 
-// action says what the applier did with one object.
-type action string
-
-const (
-	// created: the object did not exist; the apply made it.
-	created action = "created"
-	// configured: the apply changed an existing object.
-	configured action = "configured"
-	// unchanged: the object already was as rendered; nothing was sent.
-	unchanged action = "unchanged"
-	// adopted: the object existed, controlled by this instance but never applied by loom
-	// (MCP Runtime leaves its objects so); the apply took it over in place.
-	adopted action = "adopted"
-	// replaced: the API server refused a change as immutable, and the graph marks the
-	// resource `recreate: true`: the object was deleted and created again.
-	replaced action = "replaced"
-	// skipped: a shared object that exists and is not loom's (the platform made it): loom
-	// reads it and sends nothing.
-	skipped action = "skipped"
-	// deleted: the object was pruned.
-	deleted action = "deleted"
-)
-
 // change is the outcome for one object.
 type change struct {
 	Node   string
-	Action action
+	Action Action
 	Object *unstructured.Unstructured // what the API server returned, or the live object when unchanged
 	// Conflict is set when plain updates by another manager (kubectl edit) had changed
 	// fields loom sets: loom took them back with force, and says so.
@@ -181,7 +158,7 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *unstructured.Unstructured) (change, error) {
 	ch := change{Node: node.ID}
 	if a.noop(desired, live, node.Shared) {
-		ch.Action, ch.Object = unchanged, live
+		ch.Action, ch.Object = Unchanged, live
 		return ch, nil
 	}
 	ri, err := a.resource(desired)
@@ -199,7 +176,7 @@ func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *un
 		}
 		out, _, err = a.send(ctx, ri, desired, false)
 		if err == nil {
-			ch.Object, ch.Action = out, replaced
+			ch.Object, ch.Action = out, Replaced
 			return ch, nil
 		}
 	}
@@ -209,11 +186,11 @@ func (a *applier) apply(ctx context.Context, node *graph.Node, desired, live *un
 	ch.Object = out
 	switch {
 	case live == nil:
-		ch.Action = created
+		ch.Action = Created
 	case ownedRaw(live) == nil:
-		ch.Action = adopted
+		ch.Action = Adopted
 	default:
-		ch.Action = configured
+		ch.Action = Configured
 	}
 	return ch, nil
 }
@@ -307,7 +284,7 @@ func (a *applier) prune(ctx context.Context, node string, obj *unstructured.Unst
 	if err != nil && !apierrors.IsNotFound(err) {
 		return change{Node: node}, fmt.Errorf("prune %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
-	return change{Node: node, Action: deleted, Object: obj}, nil
+	return change{Node: node, Action: Pruned, Object: obj}, nil
 }
 
 // applyStatus writes an instance's status through the status subresource.

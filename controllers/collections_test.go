@@ -76,14 +76,14 @@ func TestCollectionDiff(t *testing.T) {
 	require.Len(t, report.Instances, 1)
 	site := report.Instances[0]
 	require.NoError(t, site.Err)
-	object := func(node string, action controllers.DiffAction, name string, fields ...controllers.FieldChange) controllers.ObjectDiff {
+	object := func(node string, action controllers.Action, name string, fields ...controllers.FieldChange) controllers.ObjectDiff {
 		return controllers.ObjectDiff{Node: node, Action: action, Kind: "ConfigMap", Namespace: ns, Name: name, Fields: fields}
 	}
 	assert.ElementsMatch(t, []controllers.ObjectDiff{
-		object("files", controllers.DiffChange, "site-readme", controllers.FieldChange{Path: ".data.content", Old: "v1", New: "v2", HasOld: true, HasNew: true}),
-		object("files", controllers.DiffCreate, "site-added"),
-		object("files", controllers.DiffPrune, "site-extra"),
-		object("index", controllers.DiffChange, "site-index", controllers.FieldChange{Path: ".data.files", Old: "site-readme,site-extra", New: "site-readme,site-added", HasOld: true, HasNew: true}),
+		object("files", controllers.Configured, "site-readme", controllers.FieldChange{Path: ".data.content", Old: "v1", New: "v2", HasOld: true, HasNew: true}),
+		object("files", controllers.Created, "site-added"),
+		object("files", controllers.Pruned, "site-extra"),
+		object("index", controllers.Configured, "site-index", controllers.FieldChange{Path: ".data.files", Old: "site-readme,site-extra", New: "site-readme,site-added", HasOld: true, HasNew: true}),
 	}, site.Objects, "the index renders from the dry run's objects, as the reconciler's from its applies")
 }
 

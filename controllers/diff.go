@@ -46,29 +46,6 @@ type DiffOptions struct {
 	Now func() time.Time
 }
 
-// DiffAction is what applying the graph would do to one object.
-type DiffAction string
-
-const (
-	// DiffCreate: the object does not exist; the apply would create it.
-	DiffCreate DiffAction = "create"
-	// DiffChange: the apply would change fields of the object (Fields lists them).
-	DiffChange DiffAction = "change"
-	// DiffAdopt: the object is the instance's but loom never applied it (MCP Runtime left
-	// it); the apply would take it over, changing Fields.
-	DiffAdopt DiffAction = "adopt"
-	// DiffReplace: the API server refuses the change in place (an immutable field) and the
-	// resource says recreate: true; loom would delete the object and create it again.
-	DiffReplace DiffAction = "replace"
-	// DiffPrune: the instance controls the object and the graph no longer renders it; loom
-	// would delete it.
-	DiffPrune DiffAction = "prune"
-	// DiffRefused: the apply would fail (Error says why): an object loom may not write, an
-	// immutable field, fields held by another applier, a value the API server refuses.
-	// The object stays as it is and the instance's status reports the error.
-	DiffRefused DiffAction = "refused"
-)
-
 // FieldChange is one field that differs, by its path in structured-merge-diff's notation
 // (list items by key, as managedFields name them: `.spec.template.spec.containers[name="server"].image`).
 // A field only one side has is absent (nil, Has false) on the other.
@@ -82,14 +59,14 @@ type FieldChange struct {
 
 // ObjectDiff is what the graph would do to one object.
 type ObjectDiff struct {
-	Node      string     `json:"node"` // the resource id
-	Action    DiffAction `json:"action"`
-	Kind      string     `json:"kind"`
-	Namespace string     `json:"namespace,omitempty"`
-	Name      string     `json:"name"`
-	// Fields that would change (DiffChange, DiffAdopt); empty for the other actions.
+	Node      string `json:"node"` // the resource id
+	Action    Action `json:"action"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Fields that would change (Configured, Adopted); empty for the other actions.
 	Fields []FieldChange `json:"fields,omitempty"`
-	// Error is why an apply would fail (DiffRefused), or why loom replaces the object.
+	// Error is why an apply would fail (Refused), or why loom replaces the object.
 	Error string `json:"error,omitempty"`
 }
 
@@ -113,7 +90,7 @@ type InstanceDiff struct {
 // Changed reports whether applying the graph would change anything of the instance.
 func (d *InstanceDiff) Changed() bool {
 	for _, o := range d.Objects {
-		if o.Action != DiffRefused {
+		if o.Action != Refused {
 			return true
 		}
 	}
@@ -129,13 +106,13 @@ type DiffReport struct {
 // DiffCounts sums a report up.
 type DiffCounts struct {
 	Instances, Changed, Unchanged, Failed int // instances; Failed: could not be diffed
-	Objects                               map[DiffAction]int
+	Objects                               map[Action]int
 	Status                                int // instances whose status would change
 }
 
 // Counts sums the report up.
 func (r *DiffReport) Counts() DiffCounts {
-	c := DiffCounts{Instances: len(r.Instances), Objects: map[DiffAction]int{}}
+	c := DiffCounts{Instances: len(r.Instances), Objects: map[Action]int{}}
 	for i := range r.Instances {
 		d := &r.Instances[i]
 		switch {
@@ -422,7 +399,7 @@ func dedupeShared(g *graph.Graph, report *DiffReport) {
 		d := &report.Instances[i]
 		kept := d.Objects[:0]
 		for _, o := range d.Objects {
-			if n, ok := g.Node(o.Node); ok && n.Shared && o.Action != DiffPrune {
+			if n, ok := g.Node(o.Node); ok && n.Shared && o.Action != Pruned {
 				key := o.Kind + "/" + o.Namespace + "/" + o.Name
 				if seen[key] {
 					continue

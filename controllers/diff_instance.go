@@ -108,7 +108,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 			if od.Action != "" {
 				p.out.Objects = append(p.out.Objects, od)
 			}
-			if od.Action == DiffRefused {
+			if od.Action == Refused {
 				refused = true
 				p.errs = append(p.errs, od.Error)
 			}
@@ -121,7 +121,7 @@ func (x *differ) converge(ctx context.Context, p *instancePass) error {
 		}
 		if len(batch) == 0 || !waiting {
 			for _, obj := range pruneable(x.g, res, p.in.Observed, p.owned) {
-				p.out.Objects = append(p.out.Objects, ObjectDiff{Node: obj.GetLabels()[applied.LabelNode], Action: DiffPrune,
+				p.out.Objects = append(p.out.Objects, ObjectDiff{Node: obj.GetLabels()[applied.LabelNode], Action: Pruned,
 					Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()})
 			}
 			return nil
@@ -143,7 +143,7 @@ func (x *differ) unserved(p *instancePass, res *render.Result) bool {
 		msg := (&unservedError{id: n.ID, kind: node.Kind}).Error()
 		for _, u := range units([]render.Node{n}) {
 			name, _, _ := unstructured.NestedString(u.Object, "metadata", "name")
-			p.out.Objects = append(p.out.Objects, ObjectDiff{Node: n.ID, Action: DiffRefused, Kind: node.Kind.GVK.Kind,
+			p.out.Objects = append(p.out.Objects, ObjectDiff{Node: n.ID, Action: Refused, Kind: node.Kind.GVK.Kind,
 				Namespace: p.inst.GetNamespace(), Name: name, Error: msg})
 		}
 		p.errs = append(p.errs, msg)
@@ -178,7 +178,7 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 	node, _ := x.g.Node(n.ID)
 	desired, err := applied.Object(x.g, node, inst, n.Object)
 	if err != nil {
-		return ObjectDiff{Node: n.ID, Action: DiffRefused, Error: err.Error()}, nil, nil
+		return ObjectDiff{Node: n.ID, Action: Refused, Error: err.Error()}, nil, nil
 	}
 	od := ObjectDiff{Node: n.ID, Kind: desired.GetKind(), Namespace: desired.GetNamespace(), Name: desired.GetName()}
 	if live != nil && live.GetName() != desired.GetName() {
@@ -189,7 +189,7 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 		var own *ownershipError
 		switch {
 		case errors.As(err, &own):
-			od.Action, od.Error = DiffRefused, err.Error()
+			od.Action, od.Error = Refused, err.Error()
 			return od, nil, nil
 		case err != nil:
 			return od, nil, err
@@ -208,21 +208,21 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 	out, _, err := x.r.applier.send(ctx, ri, desired, true)
 	if field := immutableField(err); field != "" && live != nil {
 		if node.Recreate {
-			od.Action = DiffReplace
+			od.Action = Replaced
 			od.Error = fmt.Sprintf("the API server refuses to change %s in place, and the resource allows recreate: loom would delete the object and create it again", field)
 			return od, live, nil // observed as it is: replacing it is not pruning it too
 		}
-		od.Action, od.Error = DiffRefused, (&immutableError{Kind: od.Kind, Name: od.Name, Node: n.ID, Field: field, Err: err}).Error()
+		od.Action, od.Error = Refused, (&immutableError{Kind: od.Kind, Name: od.Name, Node: n.ID, Field: field, Err: err}).Error()
 		return od, nil, nil
 	}
 	switch {
 	case err != nil && refusal(err):
-		od.Action, od.Error = DiffRefused, err.Error()
+		od.Action, od.Error = Refused, err.Error()
 		return od, nil, nil
 	case err != nil:
 		return od, nil, err
 	case live == nil:
-		od.Action = DiffCreate
+		od.Action = Created
 		return od, out, nil
 	}
 	if od.Fields, err = x.fieldChanges(live, out); err != nil {
@@ -231,9 +231,9 @@ func (x *differ) object(ctx context.Context, inst *unstructured.Unstructured, n 
 	if len(od.Fields) == 0 {
 		return ObjectDiff{}, out, nil // only loom's bookkeeping would change (intent, managed fields)
 	}
-	od.Action = DiffChange
+	od.Action = Configured
 	if ownedRaw(live) == nil {
-		od.Action = DiffAdopt
+		od.Action = Adopted
 	}
 	return od, out, nil
 }

@@ -66,32 +66,32 @@ func TestDiffActions(t *testing.T) {
 	require.NoError(t, web.Err)
 
 	extraChange := func(name string) controllers.ObjectDiff {
-		return controllers.ObjectDiff{Node: "extra", Action: controllers.DiffChange, Kind: "ConfigMap", Namespace: ns, Name: name + "-extra",
+		return controllers.ObjectDiff{Node: "extra", Action: controllers.Configured, Kind: "ConfigMap", Namespace: ns, Name: name + "-extra",
 			Fields: []controllers.FieldChange{{Path: ".data.text", Old: "hello", New: "bye", HasOld: true, HasNew: true}}}
 	}
-	object := func(node string, action controllers.DiffAction, kind, name string) controllers.ObjectDiff {
+	object := func(node string, action controllers.Action, kind, name string) controllers.ObjectDiff {
 		return controllers.ObjectDiff{Node: node, Action: action, Kind: kind, Namespace: ns, Name: name}
 	}
 	assert.ElementsMatch(t, []controllers.ObjectDiff{
 		extraChange("api"),
-		object("more", controllers.DiffCreate, "ConfigMap", "api-more"),
-		object("taken", controllers.DiffCreate, "ConfigMap", "api-taken"),
-		object("notes", controllers.DiffPrune, "ConfigMap", "api-notes"),
+		object("more", controllers.Created, "ConfigMap", "api-more"),
+		object("taken", controllers.Created, "ConfigMap", "api-taken"),
+		object("notes", controllers.Pruned, "ConfigMap", "api-notes"),
 	}, api.Objects)
 	assert.Empty(t, api.Status, "api's status")
 	assert.True(t, api.Changed())
 
 	webObjects := append([]controllers.ObjectDiff{}, web.Objects...)
 	for i, o := range webObjects {
-		if o.Action == controllers.DiffRefused {
+		if o.Action == controllers.Refused {
 			assert.Contains(t, o.Error, "ConfigMap web-taken exists and is not loom's", "the refusal says why")
 			webObjects[i].Error = ""
 		}
 	}
 	assert.ElementsMatch(t, []controllers.ObjectDiff{
 		extraChange("web"),
-		object("more", controllers.DiffCreate, "ConfigMap", "web-more"),
-		object("taken", controllers.DiffRefused, "ConfigMap", "web-taken"),
+		object("more", controllers.Created, "ConfigMap", "web-more"),
+		object("taken", controllers.Refused, "ConfigMap", "web-taken"),
 	}, webObjects, "web: no prune, since an apply would fail")
 	phase := false
 	for _, f := range web.Status {
@@ -105,7 +105,7 @@ func TestDiffActions(t *testing.T) {
 
 	c := report.Counts()
 	assert.Equal(t, 2, c.Changed)
-	assert.Equal(t, map[controllers.DiffAction]int{controllers.DiffChange: 2, controllers.DiffCreate: 3, controllers.DiffPrune: 1, controllers.DiffRefused: 1}, c.Objects)
+	assert.Equal(t, map[controllers.Action]int{controllers.Configured: 2, controllers.Created: 3, controllers.Pruned: 1, controllers.Refused: 1}, c.Objects)
 
 	// Nothing was written: no write but dry runs in the audit log, no object created or
 	// deleted.
@@ -133,11 +133,11 @@ func TestDiffActions(t *testing.T) {
 	v1Labels := []string{"  - id: service\n", extraNodes, `'${ {"app": schema.metadata.name} }'`, newLabels}
 	for _, c := range []struct {
 		edits  []string
-		action controllers.DiffAction
+		action controllers.Action
 		says   string
 	}{
-		{v1Labels, controllers.DiffRefused, "recreate: true"},
-		{append(v1Labels, "  - id: deployment\n", "  - id: deployment\n    recreate: true\n"), controllers.DiffReplace, "loom would delete the object and create it again"},
+		{v1Labels, controllers.Refused, "recreate: true"},
+		{append(v1Labels, "  - id: deployment\n", "  - id: deployment\n    recreate: true\n"), controllers.Replaced, "loom would delete the object and create it again"},
 	} {
 		report, err := controllers.Diff(ctx, cp.OperatorConfig(), loadGraphEdited(t, c.edits...), controllers.DiffOptions{Namespace: ns, Name: "api"})
 		require.NoError(t, err)
@@ -168,7 +168,7 @@ func TestDiffActions(t *testing.T) {
 		}
 	}
 	require.NotNil(t, extra, "%+v", report.Instances[0].Objects)
-	assert.Equal(t, controllers.DiffRefused, extra.Action)
+	assert.Equal(t, controllers.Refused, extra.Action)
 	assert.Contains(t, extra.Error, "held by someone")
 
 	// An object the instance controls that loom never applied (as MCP Runtime leaves them):
@@ -187,7 +187,7 @@ func TestDiffActions(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, report.Instances[0].Objects, 1, "%+v", report.Instances[0].Objects)
 	o := report.Instances[0].Objects[0]
-	assert.Equal(t, controllers.DiffAdopt, o.Action)
+	assert.Equal(t, controllers.Adopted, o.Action)
 	var paths []string
 	for _, f := range o.Fields {
 		paths = append(paths, f.Path)
@@ -201,7 +201,7 @@ func TestDiffActions(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, report.Instances[0].Err)
 	require.Len(t, report.Instances[0].Objects, 1, "%+v", report.Instances[0].Objects)
-	assert.Equal(t, controllers.ObjectDiff{Node: "widget", Action: controllers.DiffRefused, Kind: "Widget", Namespace: ns, Name: "api-widget",
+	assert.Equal(t, controllers.ObjectDiff{Node: "widget", Action: controllers.Refused, Kind: "Widget", Namespace: ns, Name: "api-widget",
 		Error: "resource widget: kind Widget (example.loom.dev/v1) is not served by the API server; install its CRD (widgets.example.loom.dev)"},
 		report.Instances[0].Objects[0])
 }

@@ -13,18 +13,18 @@ func TestHoldStatus(t *testing.T) {
 	nodes := []render.Node{{ID: "deployment", State: render.Rendered}, {ID: "ingress", State: render.Skipped}}
 	tests := []struct {
 		name    string
-		actions []action
+		actions []Action
 		errs    []error
 		ready   map[string]bool
 		failed  []string
 		hold    bool
 	}{
-		{name: "created, not ready yet", actions: []action{created}, ready: map[string]bool{}, hold: true},
-		{name: "created and already ready", actions: []action{created}, ready: map[string]bool{"deployment": true}},
-		{name: "nothing created", actions: []action{configured, unchanged}, ready: map[string]bool{}},
+		{name: "created, not ready yet", actions: []Action{Created}, ready: map[string]bool{}, hold: true},
+		{name: "created and already ready", actions: []Action{Created}, ready: map[string]bool{"deployment": true}},
+		{name: "nothing created", actions: []Action{Configured, Unchanged}, ready: map[string]bool{}},
 		{name: "no change at all", ready: map[string]bool{}},
-		{name: "created, but an apply failed", actions: []action{created}, errs: []error{errors.New("refused")}, ready: map[string]bool{}},
-		{name: "created, but a status expression failed", actions: []action{created}, ready: map[string]bool{}, failed: []string{"status.url: no such key"}},
+		{name: "created, but an apply failed", actions: []Action{Created}, errs: []error{errors.New("refused")}, ready: map[string]bool{}},
+		{name: "created, but a status expression failed", actions: []Action{Created}, ready: map[string]bool{}, failed: []string{"status.url: no such key"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,7 +27,7 @@ var (
 	}, []string{"graph"})
 	applies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "loom_applies_total",
-		Help: "Objects loom applied or pruned, by result: created, configured, unchanged (no write), pruned, conflict (fields held by another applier) or error.",
+		Help: "Objects loom applied or pruned, by result: created, configured, unchanged (no write), adopted, replaced, skipped (the platform's shared object), pruned, conflict (fields held by another applier) or error.",
 	}, []string{"graph", "kind", "result"})
 	heldGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "loom_conflicts_held",
@@ -45,9 +45,9 @@ var (
 	held      = &heldSet{objects: map[string]map[string]bool{}}
 )
 
-// Apply results, the result label of loom_applies_total.
+// The result label of loom_applies_total for an apply that failed; one that succeeded has
+// its Action.
 const (
-	resultPruned   = "pruned"
 	resultConflict = "conflict"
 	resultError    = "error"
 )
@@ -77,8 +77,6 @@ func (r *reconciler) recordApply(obj map[string]any, ch change, err error) {
 		result = resultConflict
 	case err != nil:
 		result = resultError
-	case ch.Action == deleted:
-		result = resultPruned
 	}
 	if err != nil {
 		// Successful applies are logged by Reconcile with the instance they belong to.

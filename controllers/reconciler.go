@@ -131,7 +131,7 @@ func holdStatus(p *pass, rep *render.Report) bool {
 	}
 	made := false
 	for _, ch := range p.changes {
-		made = made || ch.Action == created
+		made = made || ch.Action == Created
 	}
 	if !made {
 		return false
@@ -155,7 +155,7 @@ func (r *reconciler) report(req ctrl.Request, p *pass) {
 	}
 	log := r.log.WithValues("instance", req.NamespacedName)
 	for _, ch := range p.changes {
-		if ch.Action != unchanged {
+		if ch.Action != Unchanged {
 			log.V(1).Info(string(ch.Action), "node", ch.Node, "kind", ch.Object.GetKind(), "name", ch.Object.GetName())
 		}
 		if ch.Conflict != "" {
@@ -366,7 +366,7 @@ func (r *reconciler) applyNode(ctx context.Context, inst *unstructured.Unstructu
 			return change{Node: n.ID}, err
 		}
 		if v == useAsIs {
-			return change{Node: n.ID, Action: skipped, Object: existing}, nil
+			return change{Node: n.ID, Action: Skipped, Object: existing}, nil
 		}
 		live = existing
 	}

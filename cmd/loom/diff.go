@@ -150,9 +150,9 @@ func progress(w io.Writer, kind string, start time.Time) func(done, total int) {
 }
 
 // marks are the first column of an object's line, by action.
-var marks = map[controllers.DiffAction]string{
-	controllers.DiffCreate: "+", controllers.DiffChange: "~", controllers.DiffAdopt: "~",
-	controllers.DiffReplace: "±", controllers.DiffPrune: "-", controllers.DiffRefused: "!",
+var marks = map[controllers.Action]string{
+	controllers.Created: "+", controllers.Configured: "~", controllers.Adopted: "~",
+	controllers.Replaced: "±", controllers.Pruned: "-", controllers.Refused: "!",
 }
 
 // printInstance prints what would change of one instance; nothing when nothing would.
@@ -246,11 +246,11 @@ func summary(kind string, c controllers.DiffCounts, took time.Duration) string {
 		s += fmt.Sprintf(", %d could not be diffed", c.Failed)
 	}
 	s += fmt.Sprintf("; objects: %d to create, %d to change, %d to prune",
-		c.Objects[controllers.DiffCreate], c.Objects[controllers.DiffChange]+c.Objects[controllers.DiffAdopt], c.Objects[controllers.DiffPrune])
-	if n := c.Objects[controllers.DiffReplace]; n > 0 {
+		c.Objects[controllers.Created], c.Objects[controllers.Configured]+c.Objects[controllers.Adopted], c.Objects[controllers.Pruned])
+	if n := c.Objects[controllers.Replaced]; n > 0 {
 		s += fmt.Sprintf(", %d to replace", n)
 	}
-	if n := c.Objects[controllers.DiffRefused]; n > 0 {
+	if n := c.Objects[controllers.Refused]; n > 0 {
 		s += fmt.Sprintf(", %d refused", n)
 	}
 	return s + fmt.Sprintf("; %d status changes (%.1fs)", c.Status, took.Seconds())

@@ -119,7 +119,7 @@ func TestDiff(t *testing.T) {
 	var want []string
 	for _, name := range names {
 		want = append(want, "MCPServer "+ns+"/"+name,
-			"  ~ Deployment "+name+" (deployment): change",
+			"  ~ Deployment "+name+" (deployment): configured",
 			fmt.Sprintf(`      .spec.template.spec.containers[name=%q].livenessProbe.periodSeconds: 10 → 15`, name))
 	}
 	assert.Equal(t, want, results(out))
@@ -143,9 +143,9 @@ func TestDiff(t *testing.T) {
 		Counts    map[string]int
 	}
 	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &doc), out)
-	assert.Equal(t, map[string]int{"instances": diffFleet, "changed": diffFleet, "unchanged": 0, "failed": 0, "status": 0, "change": diffFleet}, doc.Counts)
+	assert.Equal(t, map[string]int{"instances": diffFleet, "changed": diffFleet, "unchanged": 0, "failed": 0, "status": 0, "configured": diffFleet}, doc.Counts)
 	require.Len(t, doc.Instances, diffFleet)
-	assert.Equal(t, []controllers.ObjectDiff{{Node: "deployment", Action: controllers.DiffChange, Kind: "Deployment", Namespace: ns, Name: names[0],
+	assert.Equal(t, []controllers.ObjectDiff{{Node: "deployment", Action: controllers.Configured, Kind: "Deployment", Namespace: ns, Name: names[0],
 		Fields: []controllers.FieldChange{{Path: `.spec.template.spec.containers[name="mcp-00"].livenessProbe.periodSeconds`, Old: float64(10), New: float64(15), HasOld: true, HasNew: true}}}},
 		doc.Instances[0].Objects)
 
@@ -276,18 +276,18 @@ func TestDiffOutput(t *testing.T) {
 	printInstance(&b, "MCPServer", &controllers.InstanceDiff{Namespace: "team", Name: "quiet", Notes: []string{"canary: Skipped"}})
 	printInstance(&b, "MCPServer", &controllers.InstanceDiff{Namespace: "team", Name: "web",
 		Objects: []controllers.ObjectDiff{
-			{Node: "deployment", Action: controllers.DiffChange, Kind: "Deployment", Name: "web", Fields: []controllers.FieldChange{
+			{Node: "deployment", Action: controllers.Configured, Kind: "Deployment", Name: "web", Fields: []controllers.FieldChange{
 				{Path: ".metadata.labels", Old: map[string]any{"a": "b"}, HasOld: true},
 				{Path: ".spec.replicas", Old: int64(1), New: int64(2), HasOld: true, HasNew: true},
 			}},
-			{Node: "policy", Action: controllers.DiffChange, Kind: "ConfigMap", Name: "web-policy", Fields: []controllers.FieldChange{
+			{Node: "policy", Action: controllers.Configured, Kind: "ConfigMap", Name: "web-policy", Fields: []controllers.FieldChange{
 				{Path: `.data.policy\.json`, HasOld: true, HasNew: true,
 					Old: "{\n  \"grants\": [\n    \"a\",\n    \"b\"\n  ],\n  \"mode\": \"allow\"\n}\n",
 					New: "{\n  \"grants\": [\n    \"a\",\n    \"c\"\n  ],\n  \"mode\": \"allow\"\n}\n"},
 			}},
-			{Node: "ingress", Action: controllers.DiffCreate, Kind: "Ingress", Name: "web"},
-			{Node: "notes", Action: controllers.DiffPrune, Kind: "ConfigMap", Name: "web-notes"},
-			{Node: "service", Action: controllers.DiffRefused, Kind: "Service", Name: "web", Error: "resource service: Service web exists and is not loom's"},
+			{Node: "ingress", Action: controllers.Created, Kind: "Ingress", Name: "web"},
+			{Node: "notes", Action: controllers.Pruned, Kind: "ConfigMap", Name: "web-notes"},
+			{Node: "service", Action: controllers.Refused, Kind: "Service", Name: "web", Error: "resource service: Service web exists and is not loom's"},
 		},
 		Status: []controllers.FieldChange{{Path: ".status.phase", Old: "Ready", New: "Error", HasOld: true, HasNew: true}},
 		Notes:  []string{"gateway: Waiting (waiting for ca)"},
@@ -295,9 +295,9 @@ func TestDiffOutput(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"MCPServer team/web\n",
-		"  ~ Deployment web (deployment): change\n      .metadata.labels: {\"a\":\"b\"} → (none)\n      .spec.replicas: 1 → 2\n",
-		"  + Ingress web (ingress): create\n",
-		"  - ConfigMap web-notes (notes): prune\n",
+		"  ~ Deployment web (deployment): configured\n      .metadata.labels: {\"a\":\"b\"} → (none)\n      .spec.replicas: 1 → 2\n",
+		"  + Ingress web (ingress): created\n",
+		"  - ConfigMap web-notes (notes): pruned\n",
 		"  ! Service web (service): refused: resource service: Service web exists and is not loom's\n",
 		"  ~ status\n      .status.phase: \"Ready\" → \"Error\"\n",
 		"  # gateway: Waiting (waiting for ca)\n",
@@ -310,7 +310,7 @@ func TestDiffOutput(t *testing.T) {
 	t.Log("\n" + out)
 
 	c := controllers.DiffCounts{Instances: 3, Changed: 1, Unchanged: 1, Failed: 1, Status: 1,
-		Objects: map[controllers.DiffAction]int{controllers.DiffChange: 2, controllers.DiffCreate: 1, controllers.DiffPrune: 1, controllers.DiffRefused: 1}}
+		Objects: map[controllers.Action]int{controllers.Configured: 2, controllers.Created: 1, controllers.Pruned: 1, controllers.Refused: 1}}
 	assert.Equal(t, "loom diff: 3 MCPServers: 1 would change, 1 unchanged, 1 could not be diffed; objects: 1 to create, 2 to change, 1 to prune, 1 refused; 1 status changes (2.0s)",
 		summary("MCPServer", c, 2*time.Second))
 }
