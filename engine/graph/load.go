@@ -198,7 +198,25 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 		vars = append(vars, cel.Variable{Name: r.ID, Type: observedType(r, kinds[i])})
 	}
 	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
-	return cel.NewEnv(declTypes, vars, costLimit)
+	env, err := cel.NewEnv(declTypes, vars, costLimit)
+	if err != nil {
+		return nil, err
+	}
+	return l.functions(env), nil
+}
+
+// functions defines the graph's functions in env, each in the environment of those above
+// it; one that fails is left out, and its callers fail as calls to an unknown function.
+func (l *loader) functions(env *cel.Env) *cel.Env {
+	for _, f := range l.pg.Functions {
+		next, err := env.Define(cel.Function{Name: f.Name, Params: f.Params, Body: f.Body.Text})
+		if err != nil {
+			l.errorf(f.Body.Pos, "function "+f.Name, "", f.Body.Text, "%s", explain(env, err, l.ids))
+			continue
+		}
+		env = next
+	}
+	return env
 }
 
 // nodes compiles every resource and orders them by the references between them; a cycle is

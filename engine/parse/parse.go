@@ -24,7 +24,10 @@ var celReserved = map[string]bool{
 	"true": true, "var": true, "void": true, "while": true,
 }
 
-var lowerCamel = regexp.MustCompile(namePattern)
+var (
+	lowerCamel = regexp.MustCompile(namePattern)
+	signature  = regexp.MustCompile(signaturePattern)
+)
 
 // Parse reads one ResourceGraph document. file names it in errors. All errors found are
 // returned together as an ErrorList.
@@ -147,6 +150,9 @@ func (p *parser) graph(root *yaml.Node) *Graph {
 	if n, ok := s["config"]; ok {
 		g.Config = p.config(n)
 	}
+	if n, ok := s["functions"]; ok {
+		g.Functions = p.functions(n)
+	}
 	if n, ok := s["vars"]; ok {
 		g.Vars = p.vars(n)
 	}
@@ -267,6 +273,41 @@ func (p *parser) vars(n *yaml.Node) []Var {
 		}
 		seen[k.Value] = true
 		out = append(out, Var{Name: k.Value, Pos: p.pos(k), Value: p.value(v, path)})
+	}
+	return out
+}
+
+// functions reads the helpers, each keyed by its signature: name(a, b).
+func (p *parser) functions(n *yaml.Node) []Function {
+	var out []Function
+	seen := map[string]bool{}
+	for k, v := range p.entries(n, "spec.functions", "expected a mapping of functions, each name(params): ${...}") {
+		path := "spec.functions." + k.Value
+		if !signature.MatchString(k.Value) {
+			p.errorf(k, path, "%q: expected a function's name and its parameters, such as orDefault(s, d)", k.Value)
+			continue
+		}
+		name, params, _ := strings.Cut(strings.TrimSuffix(k.Value, ")"), "(")
+		f := Function{Name: name, Pos: p.pos(k)}
+		p.checkName(k, path, name, "function")
+		if seen[name] {
+			p.errorf(k, path, "duplicate function %q", name)
+		}
+		seen[name] = true
+		for _, prm := range strings.Split(params, ",") {
+			if prm = strings.TrimSpace(prm); prm == "" {
+				continue
+			}
+			p.checkName(k, path, prm, "parameter")
+			if slices.Contains(f.Params, prm) {
+				p.errorf(k, path, "duplicate parameter %q", prm)
+			}
+			f.Params = append(f.Params, prm)
+		}
+		if body := p.expr(v, path); body != nil {
+			f.Body = body.Source
+			out = append(out, f)
+		}
 	}
 	return out
 }

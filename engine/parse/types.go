@@ -58,6 +58,7 @@ type Graph struct {
 	Name      string
 	Instance  TypeRef
 	Config    []ConfigKey
+	Functions []Function
 	Vars      []Var
 	Checks    []Check
 	Resources []Resource
@@ -80,6 +81,15 @@ type ConfigKey struct {
 	Enum        []string // for a string: the only values allowed, if given
 	Description string
 	Pos         Pos
+}
+
+// Function is a helper of the graph's expressions: a call Name(args) in an expression
+// stands for Body with each of Params replaced by its argument.
+type Function struct {
+	Name   string
+	Params []string
+	Body   *Source
+	Pos    Pos
 }
 
 // Var is one named value, vars.<Name> in expressions.
