@@ -144,11 +144,8 @@ func (l *loader) load(o options) *Graph {
 
 	// 4. Checks.
 	for i, c := range pg.Checks {
-		owner := fmt.Sprintf("checks[%d]", i)
-		if e := l.boolExpr(env, c.Rule, owner, "rule"); e != nil {
-			l.noResourceRefs(e, "a check runs before anything is rendered")
-			l.noNamedReads(e)
-			g.Checks = append(g.Checks, &Check{Rule: e, Field: c.Field, Message: c.Message})
+		if ch := l.check(env, c, fmt.Sprintf("checks[%d]", i)); ch != nil {
+			g.Checks = append(g.Checks, ch)
 		}
 	}
 
@@ -486,7 +483,7 @@ func explain(env *cel.Env, err error, ids map[string]bool) string {
 			names = append(names, id)
 		}
 		sort.Strings(names)
-		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady; a collection's template, each)", strings.Join(names, ", "))
+		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady; a collection's template and a check with forEach, each)", strings.Join(names, ", "))
 	}
 	return msg
 }
@@ -538,4 +535,43 @@ func exprs(t *Tree) []*Expr {
 		out = append(out, exprs(c)...)
 	}
 	return out
+}
+
+// check compiles one check: with forEach, its rule, field and message see each.
+func (l *loader) check(env *cel.Env, c parse.Check, owner string) *Check {
+	ch := &Check{}
+	if c.ForEach != nil {
+		elem := types.DynType
+		if ch.ForEach = l.compile(env, c.ForEach.Source, owner, "forEach"); ch.ForEach != nil {
+			switch t := ch.ForEach.Type; {
+			case t.Kind() == types.ListKind:
+				elem = t.Parameters()[0]
+			case !isDyn(t):
+				l.errorf(ch.ForEach.Pos, owner, "forEach", ch.ForEach.Source, "expected a list, got %s: the check is made once per item", typeString(t))
+			}
+		}
+		next, err := env.Extend(cel.Variable{Name: EachVar, Type: elem})
+		if err != nil {
+			l.errorf(c.Pos, owner, "forEach", "", "%v", err)
+			return nil
+		}
+		env = next
+	}
+	ch.Rule = l.boolExpr(env, c.Rule, owner, "rule")
+	ch.Message = l.tree(env, c.Message, apiservercel.StringType, owner, "message")
+	if c.Field != nil {
+		ch.Field = l.tree(env, c.Field, apiservercel.StringType, owner, "field")
+	}
+	all := append(exprs(ch.Message), exprs(ch.Field)...)
+	if ch.ForEach != nil {
+		all = append(all, ch.ForEach)
+	}
+	if ch.Rule == nil {
+		return nil
+	}
+	for _, e := range append(all, ch.Rule) {
+		l.noResourceRefs(e, "a check runs before anything is rendered")
+		l.noNamedReads(e)
+	}
+	return ch
 }

@@ -52,9 +52,10 @@ var (
 		{"description", str(), false, ""},
 	}
 	checkFields = []field{
+		{"forEach", ref("expression"), false, "A list: the check is made once per item, the item `each` in rule, field and message."},
 		{"rule", ref("expression"), true, "True when the instance is acceptable."},
-		{"field", str(), false, "The field of the instance to fix, as a path (spec.replicas)."},
-		{"message", str(), true, "What to do, shown in the instance's status."},
+		{"field", str(), false, "The field of the instance to fix, as a path (spec.replicas); a string template may read each."},
+		{"message", str(), true, "What to do, shown in the instance's status; a string template may read each."},
 	}
 	resourceFields = []field{
 		{"id", ref("name"), true, "lowerCamel: the CEL variable that holds the object last observed."},

@@ -326,9 +326,12 @@ func (p *parser) checks(n *yaml.Node) []Check {
 			continue
 		}
 		c.Rule = p.expr(f["rule"], path+".rule")
-		c.Message = p.str(f["message"], path+".message")
+		c.Message = p.text(f["message"], path+".message")
 		if fld, ok := f["field"]; ok {
-			c.Field = p.str(fld, path+".field")
+			c.Field = p.text(fld, path+".field")
+		}
+		if fe, ok := f["forEach"]; ok {
+			c.ForEach = p.expr(fe, path+".forEach")
 		}
 		out = append(out, c)
 	}
@@ -375,6 +378,14 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// text reads a string, which may be a template.
+func (p *parser) text(n *yaml.Node, path string) *Value {
+	if p.str(n, path); resolve(n).Tag != "!!str" {
+		return &Value{Pos: p.pos(n), Kind: Literal, Scalar: ""}
+	}
+	return p.value(n, path)
 }
 
 // flag reads an optional literal true or false.

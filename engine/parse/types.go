@@ -100,11 +100,14 @@ type Var struct {
 }
 
 // Check is a rule the instance must satisfy before anything is rendered. When Rule is
-// false, rendering yields no objects and Message names the Field to fix.
+// false, rendering yields no objects and Message names the Field to fix. With ForEach, one
+// ${...} expression yielding a list, the check is made once per item, the item `each` in
+// Rule, Field and Message.
 type Check struct {
+	ForEach *Value // an Expr, or nil
 	Rule    *Value // an Expr
-	Field   string
-	Message string
+	Field   *Value // a string or a string template; nil when not given
+	Message *Value // a string or a string template
 	Pos     Pos
 }
 

@@ -62,3 +62,42 @@ func TestRenderFunctions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"spec.port: must be a port"}, res.Errors)
 }
+
+// A check with forEach is made once per item, in order, each failure naming its own field
+// and message; an empty list checks nothing.
+func TestRenderCheckForEach(t *testing.T) {
+	g := load(t, `  checks:
+  - forEach: '${ [["spec.port", schema.spec.port], ["spec.replicas", schema.spec.replicas]] }'
+    rule: ${ each[1] >= 1 }
+    field: ${ string(each[0]) }
+    message: must be at least 1, not ${ each[1] }
+  - forEach: '${ schema.spec.?env.orValue({}).transformList(k, v, [k, v]) }'
+    rule: ${ each[1] != "" }
+    field: spec.env
+    message: ${ each[0] } has no value
+  resources:
+  - id: settings
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: settings}
+`)
+	for _, tc := range []struct {
+		name string
+		spec map[string]any
+		want []string
+	}{
+		{"passes", map[string]any{"image": "nginx"}, nil},
+		{"both fail, in order", map[string]any{"image": "nginx", "port": int64(0), "replicas": int64(-1)},
+			[]string{"spec.port: must be at least 1, not 0", "spec.replicas: must be at least 1, not -1"}},
+		{"one item of a map", map[string]any{"image": "nginx", "env": map[string]any{"A": "1", "B": ""}},
+			[]string{"spec.env: B has no value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := render.Render(context.Background(), g, render.Input{Instance: app(tc.spec)})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, res.Errors)
+			assert.Equal(t, tc.want != nil, res.Invalid)
+		})
+	}
+}
