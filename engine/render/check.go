@@ -3,7 +3,9 @@ package render
 import (
 	"fmt"
 
-	"github.com/loom-mcp/loom/engine/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/traits"
+
 	"github.com/loom-mcp/loom/engine/graph"
 )
 
@@ -17,20 +19,20 @@ func (r *evaluator) check(c *graph.Check) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	j, _, err := cel.ToJSON(v)
-	if err != nil {
-		return []string{(&EvalError{Expr: c.ForEach, Err: err}).Error()}
+	if v == types.NullValue {
+		return nil
 	}
-	items, ok := j.([]any)
-	if !ok && j != nil {
+	items, ok := v.(traits.Lister)
+	if !ok {
 		return []string{(&EvalError{Expr: c.ForEach, Err: fmt.Errorf("expected a list, got %s", v.Type())}).Error()}
 	}
 	s := *r.scope
 	ev := *r
 	ev.scope = &s
 	var out []string
-	for _, item := range items {
-		s.each = item
+	// each holds the items as CEL values: the rule reads them without converting them.
+	for it := items.Iterator(); it.HasNext() == types.True; {
+		s.each = it.Next()
 		out = append(out, ev.checkOnce(c)...)
 	}
 	return out
