@@ -1,7 +1,6 @@
 package cel
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/cel-go/common/types"
@@ -45,11 +44,7 @@ func TestDefine(t *testing.T) {
 			p, err := env.Compile(tt.expr)
 			require.NoError(t, err)
 			assert.ElementsMatch(t, tt.refs, p.Refs)
-			v, err := p.Eval(context.Background(), act, &Budget{Remaining: DefaultCostLimit})
-			require.NoError(t, err)
-			got, _, err := ToJSON(v)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, evalJSON(t, p, act))
 		})
 	}
 }

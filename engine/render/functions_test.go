@@ -10,6 +10,15 @@ import (
 	"github.com/loom-mcp/loom/engine/render"
 )
 
+// settingsResource is a graph's one resource, a ConfigMap; data may follow.
+const settingsResource = `  resources:
+  - id: settings
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: settings}
+`
+
 // Functions expand where they are called: each call types its own arguments (an
 // optional string, an int), a body calls the functions above it, and neither a body's
 // comprehension variable nor a parameter captures a caller's variable of the same name.
@@ -25,13 +34,7 @@ func TestRenderFunctions(t *testing.T) {
   - rule: ${ inRange(schema.spec.port, 1, 65535) }
     field: spec.port
     message: must be a port
-  resources:
-  - id: settings
-    template:
-      apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: settings}
-      data:
+`+settingsResource+`      data:
         host: ${ vars.host }
         env: '${ orDefault(schema.spec.?env.?MODE, "prod") }'
         captured: '${ json.encode([1, 2].map(e, hasAll([3, 4], e))) }'
@@ -75,13 +78,7 @@ func TestRenderCheckForEach(t *testing.T) {
     rule: ${ each[1] != "" }
     field: spec.env
     message: ${ each[0] } has no value
-  resources:
-  - id: settings
-    template:
-      apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: settings}
-`)
+`+settingsResource)
 	for _, tc := range []struct {
 		name string
 		spec map[string]any
