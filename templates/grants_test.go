@@ -53,7 +53,7 @@ func TestManyGrants(t *testing.T) {
 	}{
 		{1000, 1, nil},
 		{1001, 1, []string{"resource grants: 1001 MCPAccessGrant objects selected, more than the read's limit of 1000 (read.maxItems)"}},
-		{1000, 8, []string{"vars.policyGrants: ${ grants.map(g, {", "cost limit exceeded: more than 1000000 units"}},
+		{1000, 8, []string{"vars.policyGrants: ${ grants.map(g, accessOf(g, ", "cost limit exceeded: more than 1000000 units"}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d grants, %d rules each", tt.grants, tt.rules), func(t *testing.T) {

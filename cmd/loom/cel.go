@@ -35,5 +35,5 @@ var celVariables = []cel.VariableDoc{
 	{Name: parse.NameAnyReady, Type: "bool", Where: "status, status vars", Description: "Whether any resource the instance waits for is ready."},
 	{Name: parse.NameErrors, Type: "list(string)", Where: "status, status vars", Description: "The errors a person should read: failed checks, evaluation errors, the API server's errors."},
 	{Name: parse.NameItem, Type: "the read kind's", Where: "a collection read's instanceKey and filter", Description: "One item of the collection."},
-	{Name: parse.NameEach, Type: "the element type of the forEach list", Where: "the template of a resource with forEach", Description: "The item whose object the template renders; metadata.name must read it."},
+	{Name: parse.NameEach, Type: "the element type of the forEach list", Where: "the template of a resource with forEach; the rule, field and message of a check with forEach", Description: "The item whose object the template renders (metadata.name must read it), or that the check is made for."},
 }

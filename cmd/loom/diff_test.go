@@ -105,8 +105,8 @@ func TestDiff(t *testing.T) {
 
 	// 4. One field of the Deployment changed: 50 Deployments with that field, nothing else.
 	changed := writeGraph(t, strings.Replace(string(templates.MCPServer),
-		"                initialDelaySeconds: 5\n                periodSeconds: 10\n",
-		"                initialDelaySeconds: 5\n                periodSeconds: 15\n", 1))
+		"livenessProbe: {tcpSocket: {port: '${ vars.port }'}, initialDelaySeconds: 5, periodSeconds: 10}",
+		"livenessProbe: {tcpSocket: {port: '${ vars.port }'}, initialDelaySeconds: 5, periodSeconds: 15}", 1))
 	withGraph := append(append([]string{}, base...), "--graph", changed)
 	third, err := templates.ThirdPartyCRDs() // they type the graph's mTLS objects
 	require.NoError(t, err)

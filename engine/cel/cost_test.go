@@ -94,9 +94,9 @@ func TestToJSONTooLarge(t *testing.T) {
 	require.ErrorIs(t, err, ErrTooLarge)
 }
 
-// TestFoldConstantCalls: a call on constants is evaluated once, when the program is
-// planned, and gives the value, the cost and the error it gives when its arguments come
-// from variables.
+// TestFoldConstantCalls: a call on constants, and a list or map literal of constants, is
+// evaluated once, when the program is planned, and gives the value, the cost and the error
+// it gives when its arguments come from variables.
 func TestFoldConstantCalls(t *testing.T) {
 	env, err := NewEnv(nil, []Variable{
 		{Name: "zero", Type: types.StringType}, {Name: "one", Type: types.StringType},
@@ -114,6 +114,8 @@ func TestFoldConstantCalls(t *testing.T) {
 		{`size("abc") + n`, `size(abc) + n`, false},
 		{`[1, 2].map(x, x * n).size() == size([1, 2])`, `[1, 2].map(x, x * n).size() == size([1, n])`, true},
 		{`quantity("1.2.3").isLessThan(quantity(one))`, `quantity(bad).isLessThan(quantity(one))`, false},
+		{`[["0", "b"], ["c"]][n - 4][0] + one`, `[[zero, "b"], ["c"]][n - 4][0] + one`, true},
+		{`{"a": [1], "b": [2]}[abc.substring(0, 1)][0] + n`, `{"a": [1], "b": [n]}[abc.substring(0, 1)][0] + n`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.folded, func(t *testing.T) {

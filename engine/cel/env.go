@@ -201,13 +201,17 @@ func (e *Env) Compile(src string) (*Program, error) {
 }
 
 // foldConstantCalls evaluates, as the program is planned, each call whose arguments are
-// all constants (quantity("0"), optional.none()): it gives the same value at every
-// evaluation. cel-go folds only type conversions so. A call that fails is left to fail
+// all constants (quantity("0"), optional.none()) and each list or map literal of constants
+// (a check's forEach list): it gives the same value at every evaluation, and CEL values
+// are immutable. cel-go folds only type conversions so. A call that fails is left to fail
 // when evaluated, and calls cost.go charges by size (the function, or the call as the
 // argument of one: charges) are left as they are, so that the cost is the same: the rest
 // cost their nodes, counted before any folding (shape).
 func foldConstantCalls(charges map[int64]argCharge) interpreter.InterpretableDecorator {
 	return func(i interpreter.Interpretable) (interpreter.Interpretable, error) {
+		if lit, ok := i.(interpreter.InterpretableConstructor); ok && lit.Type() != types.TypeType {
+			return foldConstant(i, lit.InitVals()), nil
+		}
 		call, ok := i.(interpreter.InterpretableCall)
 		if !ok || chargedBefore[call.Function()] || chargedAfter[call.Function()] {
 			return i, nil
@@ -215,17 +219,22 @@ func foldConstantCalls(charges map[int64]argCharge) interpreter.InterpretableDec
 		if _, charged := charges[call.ID()]; charged {
 			return i, nil
 		}
-		for _, a := range call.Args() {
-			if _, isConst := a.(interpreter.InterpretableConst); !isConst {
-				return i, nil
-			}
-		}
-		v := call.Eval(interpreter.EmptyActivation())
-		if types.IsUnknownOrError(v) {
-			return i, nil
-		}
-		return interpreter.NewConstValue(call.ID(), v), nil
+		return foldConstant(i, call.Args()), nil
 	}
+}
+
+// foldConstant is i evaluated now when its operands are all constants, else i.
+func foldConstant(i interpreter.Interpretable, operands []interpreter.Interpretable) interpreter.Interpretable {
+	for _, a := range operands {
+		if _, isConst := a.(interpreter.InterpretableConst); !isConst {
+			return i
+		}
+	}
+	v := i.Eval(interpreter.EmptyActivation())
+	if types.IsUnknownOrError(v) {
+		return i
+	}
+	return interpreter.NewConstValue(i.ID(), v)
 }
 
 // Parse only parses src; the references it returns are the qualified names it mentions

@@ -45,13 +45,19 @@ func TestMaps(t *testing.T) {
 		t.Run(tt.expr, func(t *testing.T) {
 			p, err := env.Compile(tt.expr)
 			require.NoError(t, err)
-			v, err := p.Eval(context.Background(), act, &Budget{Remaining: DefaultCostLimit})
-			require.NoError(t, err)
-			got, _, err := ToJSON(v)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, evalJSON(t, p, act))
 		})
 	}
+}
+
+// evalJSON evaluates p over act, within the default cost limit, as JSON.
+func evalJSON(t *testing.T, p *Program, act interpreter.Activation) any {
+	t.Helper()
+	v, err := p.Eval(context.Background(), act, &Budget{Remaining: DefaultCostLimit})
+	require.NoError(t, err)
+	got, _, err := ToJSON(v)
+	require.NoError(t, err)
+	return got
 }
 
 // The map functions keep the maps' types, and refuse what is not a map of the same kind.

@@ -87,7 +87,7 @@ func TestLoadCollectionErrors(t *testing.T) {
 			resources: `  - id: files
     template: {apiVersion: v1, kind: ConfigMap, metadata: {name: "${each}"}}
 `,
-			want: []string{"g.yaml:8:", "resource files, field metadata.name", "undeclared reference to 'each'", "a collection's template, each"},
+			want: []string{"g.yaml:8:", "resource files, field metadata.name", "undeclared reference to 'each'", "a collection's template and a check with forEach, each"},
 		},
 		{
 			name: "each in includeWhen",

@@ -54,11 +54,14 @@ type Var struct {
 	Status bool
 }
 
-// Check is one compiled rule on the instance.
+// Check is one compiled rule on the instance. Field and Message are strings (Static trees)
+// or string templates; Field is nil when the check names no field.
 type Check struct {
+	// ForEach, when set, yields the items the check is made for, `each` in the rest.
+	ForEach *Expr
 	Rule    *Expr
-	Field   string
-	Message string
+	Field   *Tree
+	Message *Tree
 }
 
 // Node is one compiled resource.

@@ -144,11 +144,8 @@ func (l *loader) load(o options) *Graph {
 
 	// 4. Checks.
 	for i, c := range pg.Checks {
-		owner := fmt.Sprintf("checks[%d]", i)
-		if e := l.boolExpr(env, c.Rule, owner, "rule"); e != nil {
-			l.noResourceRefs(e, "a check runs before anything is rendered")
-			l.noNamedReads(e)
-			g.Checks = append(g.Checks, &Check{Rule: e, Field: c.Field, Message: c.Message})
+		if ch := l.check(env, c, fmt.Sprintf("checks[%d]", i)); ch != nil {
+			g.Checks = append(g.Checks, ch)
 		}
 	}
 
@@ -198,7 +195,25 @@ func (l *loader) env(inst *schema.Kind, kinds []*schema.Kind, costLimit uint64) 
 		vars = append(vars, cel.Variable{Name: r.ID, Type: observedType(r, kinds[i])})
 	}
 	declTypes, vars = l.readKinds(declTypes, vars, seen, inst.Namespaced)
-	return cel.NewEnv(declTypes, vars, costLimit)
+	env, err := cel.NewEnv(declTypes, vars, costLimit)
+	if err != nil {
+		return nil, err
+	}
+	return l.functions(env), nil
+}
+
+// functions defines the graph's functions in env, each in the environment of those above
+// it; one that fails is left out, and its callers fail as calls to an unknown function.
+func (l *loader) functions(env *cel.Env) *cel.Env {
+	for _, f := range l.pg.Functions {
+		next, err := env.Define(cel.Function{Name: f.Name, Params: f.Params, Body: f.Body.Text})
+		if err != nil {
+			l.errorf(f.Body.Pos, "function "+f.Name, "", f.Body.Text, "%s", explain(env, err, l.ids))
+			continue
+		}
+		env = next
+	}
+	return env
 }
 
 // nodes compiles every resource and orders them by the references between them; a cycle is
@@ -468,7 +483,7 @@ func explain(env *cel.Env, err error, ids map[string]bool) string {
 			names = append(names, id)
 		}
 		sort.Strings(names)
-		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady; a collection's template, each)", strings.Join(names, ", "))
+		msg += fmt.Sprintf("\n    (in scope: schema, defaulted, config, vars.<name>, and the resource ids %s; status and status vars also see ready.<id>, errors, allReady and anyReady; a collection's template and a check with forEach, each)", strings.Join(names, ", "))
 	}
 	return msg
 }
@@ -520,4 +535,43 @@ func exprs(t *Tree) []*Expr {
 		out = append(out, exprs(c)...)
 	}
 	return out
+}
+
+// check compiles one check: with forEach, its rule, field and message see each.
+func (l *loader) check(env *cel.Env, c parse.Check, owner string) *Check {
+	ch := &Check{}
+	if c.ForEach != nil {
+		elem := types.DynType
+		if ch.ForEach = l.compile(env, c.ForEach.Source, owner, "forEach"); ch.ForEach != nil {
+			switch t := ch.ForEach.Type; {
+			case t.Kind() == types.ListKind:
+				elem = t.Parameters()[0]
+			case !isDyn(t):
+				l.errorf(ch.ForEach.Pos, owner, "forEach", ch.ForEach.Source, "expected a list, got %s: the check is made once per item", typeString(t))
+			}
+		}
+		next, err := env.Extend(cel.Variable{Name: EachVar, Type: elem})
+		if err != nil {
+			l.errorf(c.Pos, owner, "forEach", "", "%v", err)
+			return nil
+		}
+		env = next
+	}
+	ch.Rule = l.boolExpr(env, c.Rule, owner, "rule")
+	ch.Message = l.tree(env, c.Message, apiservercel.StringType, owner, "message")
+	if c.Field != nil {
+		ch.Field = l.tree(env, c.Field, apiservercel.StringType, owner, "field")
+	}
+	all := append(exprs(ch.Message), exprs(ch.Field)...)
+	if ch.ForEach != nil {
+		all = append(all, ch.ForEach)
+	}
+	if ch.Rule == nil {
+		return nil
+	}
+	for _, e := range append(all, ch.Rule) {
+		l.noResourceRefs(e, "a check runs before anything is rendered")
+		l.noNamedReads(e)
+	}
+	return ch
 }

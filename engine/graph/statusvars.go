@@ -66,7 +66,10 @@ func (l *loader) markStatusVar(name string, t *Tree) bool {
 func (l *loader) statusVarsInStatusOnly(g *Graph) {
 	var all []*Expr
 	for _, c := range g.Checks {
-		all = append(all, c.Rule)
+		all = append(append(append(all, c.Rule), exprs(c.Message)...), exprs(c.Field)...)
+		if c.ForEach != nil {
+			all = append(all, c.ForEach)
+		}
 	}
 	for _, n := range g.Nodes {
 		all = append(append(append(all, exprs(n.Template)...), n.IncludeWhen...), n.ReadyWhen...)

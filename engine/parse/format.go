@@ -31,6 +31,8 @@ var (
 	specFields = []field{
 		{"instance", ref("typeRef"), true, "The kind this graph expands: schema in expressions, typed from its CRD."},
 		{"config", names(ref("configKey")), false, "The operator configuration the graph reads: config.<key> in expressions."},
+		{"functions", map[string]any{"type": "object", "patternProperties": map[string]any{signaturePattern: ref("expression")}, "additionalProperties": false}, false,
+			"Helpers, each `name(a, b): ${...}`: a call name(x, y) in any expression stands for the body with a, b replaced by x, y."},
 		{"vars", names(map[string]any{"description": "A value: a literal, a ${...} expression or a template."}), false,
 			"Named values, vars.<name> in expressions, each evaluated after the vars it reads."},
 		{"checks", list(ref("check")), false, "Rules the instance must satisfy; a failed check renders nothing."},
@@ -50,9 +52,10 @@ var (
 		{"description", str(), false, ""},
 	}
 	checkFields = []field{
+		{"forEach", ref("expression"), false, "A list: the check is made once per item, the item `each` in rule, field and message."},
 		{"rule", ref("expression"), true, "True when the instance is acceptable."},
-		{"field", str(), false, "The field of the instance to fix, as a path (spec.replicas)."},
-		{"message", str(), true, "What to do, shown in the instance's status."},
+		{"field", str(), false, "The field of the instance to fix, as a path (spec.replicas); a string template may read each."},
+		{"message", str(), true, "What to do, shown in the instance's status; a string template may read each."},
 	}
 	resourceFields = []field{
 		{"id", ref("name"), true, "lowerCamel: the CEL variable that holds the object last observed."},
@@ -151,6 +154,9 @@ func with(s map[string]any, k string, v any) map[string]any {
 
 // namePattern is lowerCamel's, as JSON Schema writes it.
 const namePattern = `^[a-z][a-zA-Z0-9]*$`
+
+// signaturePattern is a function's key: its name and its parameters' names, lowerCamel.
+const signaturePattern = `^[a-z][a-zA-Z0-9]*\(\s*([a-z][a-zA-Z0-9]*(\s*,\s*[a-z][a-zA-Z0-9]*)*)?\s*\)$`
 
 func str() map[string]any     { return map[string]any{"type": "string"} }
 func boolean() map[string]any { return map[string]any{"type": "boolean"} }

@@ -24,7 +24,10 @@ var celReserved = map[string]bool{
 	"true": true, "var": true, "void": true, "while": true,
 }
 
-var lowerCamel = regexp.MustCompile(namePattern)
+var (
+	lowerCamel = regexp.MustCompile(namePattern)
+	signature  = regexp.MustCompile(signaturePattern)
+)
 
 // Parse reads one ResourceGraph document. file names it in errors. All errors found are
 // returned together as an ErrorList.
@@ -146,6 +149,9 @@ func (p *parser) graph(root *yaml.Node) *Graph {
 	}
 	if n, ok := s["config"]; ok {
 		g.Config = p.config(n)
+	}
+	if n, ok := s["functions"]; ok {
+		g.Functions = p.functions(n)
 	}
 	if n, ok := s["vars"]; ok {
 		g.Vars = p.vars(n)
@@ -271,6 +277,41 @@ func (p *parser) vars(n *yaml.Node) []Var {
 	return out
 }
 
+// functions reads the helpers, each keyed by its signature: name(a, b).
+func (p *parser) functions(n *yaml.Node) []Function {
+	var out []Function
+	seen := map[string]bool{}
+	for k, v := range p.entries(n, "spec.functions", "expected a mapping of functions, each name(params): ${...}") {
+		path := "spec.functions." + k.Value
+		if !signature.MatchString(k.Value) {
+			p.errorf(k, path, "%q: expected a function's name and its parameters, such as orDefault(s, d)", k.Value)
+			continue
+		}
+		name, params, _ := strings.Cut(strings.TrimSuffix(k.Value, ")"), "(")
+		f := Function{Name: name, Pos: p.pos(k)}
+		p.checkName(k, path, name, "function")
+		if seen[name] {
+			p.errorf(k, path, "duplicate function %q", name)
+		}
+		seen[name] = true
+		for _, prm := range strings.Split(params, ",") {
+			if prm = strings.TrimSpace(prm); prm == "" {
+				continue
+			}
+			p.checkName(k, path, prm, "parameter")
+			if slices.Contains(f.Params, prm) {
+				p.errorf(k, path, "duplicate parameter %q", prm)
+			}
+			f.Params = append(f.Params, prm)
+		}
+		if body := p.expr(v, path); body != nil {
+			f.Body = body.Source
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func (p *parser) checks(n *yaml.Node) []Check {
 	var out []Check
 	for i, item := range p.items(n, "spec.checks", "expected a list of checks") {
@@ -285,9 +326,12 @@ func (p *parser) checks(n *yaml.Node) []Check {
 			continue
 		}
 		c.Rule = p.expr(f["rule"], path+".rule")
-		c.Message = p.str(f["message"], path+".message")
+		c.Message = p.text(f["message"], path+".message")
 		if fld, ok := f["field"]; ok {
-			c.Field = p.str(fld, path+".field")
+			c.Field = p.text(fld, path+".field")
+		}
+		if fe, ok := f["forEach"]; ok {
+			c.ForEach = p.expr(fe, path+".forEach")
 		}
 		out = append(out, c)
 	}
@@ -334,6 +378,14 @@ func (p *parser) resources(n *yaml.Node) []Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+// text reads a string, which may be a template.
+func (p *parser) text(n *yaml.Node, path string) *Value {
+	if p.str(n, path); resolve(n).Tag != "!!str" {
+		return &Value{Pos: p.pos(n), Kind: Literal, Scalar: ""}
+	}
+	return p.value(n, path)
 }
 
 // flag reads an optional literal true or false.

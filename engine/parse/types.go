@@ -58,6 +58,7 @@ type Graph struct {
 	Name      string
 	Instance  TypeRef
 	Config    []ConfigKey
+	Functions []Function
 	Vars      []Var
 	Checks    []Check
 	Resources []Resource
@@ -82,6 +83,15 @@ type ConfigKey struct {
 	Pos         Pos
 }
 
+// Function is a helper of the graph's expressions: a call Name(args) in an expression
+// stands for Body with each of Params replaced by its argument.
+type Function struct {
+	Name   string
+	Params []string
+	Body   *Source
+	Pos    Pos
+}
+
 // Var is one named value, vars.<Name> in expressions.
 type Var struct {
 	Name  string
@@ -90,11 +100,14 @@ type Var struct {
 }
 
 // Check is a rule the instance must satisfy before anything is rendered. When Rule is
-// false, rendering yields no objects and Message names the Field to fix.
+// false, rendering yields no objects and Message names the Field to fix. With ForEach, one
+// ${...} expression yielding a list, the check is made once per item, the item `each` in
+// Rule, Field and Message.
 type Check struct {
+	ForEach *Value // an Expr, or nil
 	Rule    *Value // an Expr
-	Field   string
-	Message string
+	Field   *Value // a string or a string template; nil when not given
+	Message *Value // a string or a string template
 	Pos     Pos
 }
 

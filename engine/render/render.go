@@ -209,18 +209,9 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 
 	// 2. Checks: a failed one means the instance cannot work; render nothing.
 	for _, c := range g.Checks {
-		ok, err := r.boolean(c.Rule)
-		if err != nil {
-			res.Errors = append(res.Errors, err.Error())
-			ok = false
-		} else if !ok {
-			msg := c.Message
-			if c.Field != "" {
-				msg = c.Field + ": " + msg
-			}
-			res.Errors = append(res.Errors, msg)
-		}
-		res.Invalid = res.Invalid || !ok
+		errs := r.check(c)
+		res.Errors = append(res.Errors, errs...)
+		res.Invalid = res.Invalid || len(errs) > 0
 	}
 	if res.Invalid {
 		for _, n := range g.Nodes {

@@ -40,8 +40,8 @@ type diffRun struct {
 // oneFieldEdit changes the liveness probe period of the server container: one field of
 // every Deployment, nothing else.
 var oneFieldEdit = [2]string{
-	"                initialDelaySeconds: 5\n                periodSeconds: 10\n",
-	"                initialDelaySeconds: 5\n                periodSeconds: 15\n",
+	"livenessProbe: {tcpSocket: {port: '${ vars.port }'}, initialDelaySeconds: 5, periodSeconds: 10}",
+	"livenessProbe: {tcpSocket: {port: '${ vars.port }'}, initialDelaySeconds: 5, periodSeconds: 15}",
 }
 
 // measureDiff runs loom diff over the converged fleet, unchanged and with oneFieldEdit.
