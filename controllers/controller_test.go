@@ -123,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 	// Reaching Error and leaving it are Events; converging at creation was none.
 	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
 	require.NoError(t, err)
-	requireEvent(t, cs, ns, "web", "PhaseError", "Ready → Error")
+	requireEvent(t, cs, ns, "web", "PhaseError", " → Error")
 	requireEvent(t, cs, ns, "web", "", "Error → ")
 	events, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=App,involvedObject.name=web"})
 	require.NoError(t, err)
