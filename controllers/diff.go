@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -165,34 +165,26 @@ func Diff(ctx context.Context, cfg *rest.Config, g *graph.Graph, opts DiffOption
 	return report, ctx.Err()
 }
 
-// each diffs insts, x.opts.Concurrency at a time; the results are in insts' order.
+// each diffs insts, x.opts.Concurrency at a time; the results are in insts' order. Once
+// ctx is done, the instances not yet started are left out (their entries stay empty).
 func (x *differ) each(ctx context.Context, insts []*unstructured.Unstructured) []InstanceDiff {
 	out := make([]InstanceDiff, len(insts))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
+	var group errgroup.Group
+	group.SetLimit(x.opts.Concurrency)
 	var done atomic.Int64
-	for range x.opts.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				out[i] = x.instance(ctx, insts[i])
-				if n := done.Add(1); x.opts.Progress != nil {
-					x.opts.Progress(int(n), len(insts))
-				}
-			}
-		}()
-	}
-feed:
-	for i := range insts {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+	for i, inst := range insts {
+		if ctx.Err() != nil {
+			break
 		}
+		group.Go(func() error {
+			out[i] = x.instance(ctx, inst)
+			if n := done.Add(1); x.opts.Progress != nil {
+				x.opts.Progress(int(n), len(insts))
+			}
+			return nil
+		})
 	}
-	close(jobs)
-	wg.Wait()
+	_ = group.Wait() // no job returns an error: each instance's error is in its entry
 	return out
 }
 

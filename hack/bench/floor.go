@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -114,9 +113,7 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 	// The appliers: as many requests in flight as the operator can have (concurrency ×
 	// the nodes of a server), the client's rate limit shared by all.
 	res.Appliers = c.concurrency * len(g.Nodes)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pool := startAppliers(ctx, cancel, dyn, res.Appliers, c.n*len(g.Nodes)+len(want.shared))
+	pool := startAppliers(ctx, dyn, res.Appliers, want.objects)
 
 	before, err := snapshot(cp, 0)
 	if err != nil {
@@ -139,14 +136,14 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 			pool.jobs <- obj
 		}
 	})
-	applies, applyErr := pool.wait()
+	applyErr := pool.wait()
 	if err != nil {
 		return nil, err
 	}
 	if applyErr != nil {
 		return nil, applyErr
 	}
-	res.Applies = applies
+	res.Applies = want.objects
 	p, waitErr := t.wait(ctx, "floor", c.timeout, func(p progress) bool { return p.objects >= c.n })
 	res.Objects, res.ObjectsCount = p.objectsLast, p.objects
 	after, err := snapshot(cp, 0)
@@ -161,42 +158,34 @@ func runFloor(ctx context.Context, c config, g *graph.Graph, want *desired) (res
 }
 
 // appliers server-side apply the objects sent on jobs, with n goroutines sharing one
-// client; the first failed apply cancels the run.
+// client. The first failed apply cancels the others; jobs is buffered for every object of
+// the run, so sending never blocks, even after they stopped.
 type appliers struct {
-	jobs    chan *unstructured.Unstructured
-	wg      sync.WaitGroup
-	applies atomic.Int64
-	once    sync.Once
-	err     error
+	jobs  chan *unstructured.Unstructured
+	group *errgroup.Group
 }
 
-func startAppliers(ctx context.Context, cancel context.CancelFunc, dyn dynamic.Interface, n, buffer int) *appliers {
-	a := &appliers{jobs: make(chan *unstructured.Unstructured, buffer)}
+func startAppliers(ctx context.Context, dyn dynamic.Interface, n, buffer int) *appliers {
+	group, ctx := errgroup.WithContext(ctx)
+	a := &appliers{jobs: make(chan *unstructured.Unstructured, buffer), group: group}
 	for range n {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
+		group.Go(func() error {
 			for obj := range a.jobs {
 				gvr, _ := meta.UnsafeGuessKindToResource(obj.GroupVersionKind())
 				_, err := dyn.Resource(gvr).Namespace(obj.GetNamespace()).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "loom-floor", Force: true})
 				if err != nil {
-					a.once.Do(func() {
-						a.err = fmt.Errorf("apply %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
-						cancel()
-					})
-					continue
+					return fmt.Errorf("apply %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
 				}
-				a.applies.Add(1)
 			}
-		}()
+			return nil
+		})
 	}
 	return a
 }
 
-// wait closes jobs, waits for the appliers, and returns how many applies succeeded and
-// the first error.
-func (a *appliers) wait() (int, error) {
+// wait closes jobs, waits for the appliers, and returns the first error: without one,
+// every object sent was applied.
+func (a *appliers) wait() error {
 	close(a.jobs)
-	a.wg.Wait()
-	return int(a.applies.Load()), a.err
+	return a.group.Wait()
 }
