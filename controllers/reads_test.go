@@ -157,7 +157,12 @@ func TestGrantsReachThePolicy(t *testing.T) {
 
 	// Deleted.
 	require.NoError(t, d.Resource(grantGVR).Namespace(other).Delete(ctx, "alice", metav1.DeleteOptions{}))
-	waitPolicy(t, d, ns, "alpha", func(p map[string]any) bool { return p["grants"] == nil }, "the grant never left")
+	p = waitPolicy(t, d, ns, "alpha", func(p map[string]any) bool { return p["grants"] == nil }, "the grant never left")
+	// Writing the policy is followed by a status write: alpha's PolicyReady condition names
+	// the revision the ConfigMap holds. Quiet is measured from there.
+	waitMCP(t, d, ns, "alpha", func(s *unstructured.Unstructured) bool {
+		return strings.Contains(conditionMessage(s, "PolicyReady"), "holds policy revision "+p["revision"].(string))
+	}, "the status never named the policy's new revision")
 
 	// beta's policy was never written while alpha's grants came and went.
 	_, v := policyOf(t, d, ns, "beta")
@@ -418,4 +423,16 @@ func TestReadsByNameAndNamespace(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, obj.GetOwnerReferences(), "loom took %s", name)
 	}
+}
+
+// conditionMessage is the message of an instance's status condition of that type.
+func conditionMessage(obj *unstructured.Unstructured, typ string) string {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == typ {
+			msg, _ := m["message"].(string)
+			return msg
+		}
+	}
+	return ""
 }
