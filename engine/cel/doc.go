@@ -12,6 +12,7 @@
 // loom.
 //
 // Unlike the API server, loom lets list and map literals mix types, because templates
-// build objects in CEL. Programs are immutable after Compile and safe to share across
-// goroutines.
+// build objects in CEL, and its quantity() and isQuantity() refuse quantities too large to
+// compare in bounded time (quantity.go). Programs are immutable after Compile and safe to
+// share across goroutines.
 package cel

@@ -184,7 +184,7 @@ func (e *Env) Compile(src string) (*Program, error) {
 	if metered {
 		charges = argCharges(ast)
 	}
-	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(foldConstantCalls(charges))}
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize), cel.CustomDecorator(boundQuantities), cel.CustomDecorator(foldConstantCalls(charges))}
 	if metered {
 		// Comprehensions ask their activation "#interrupted" at every step, and calls
 		// charged by size ask it for "#meter"; the meter answers, counting against the cost
