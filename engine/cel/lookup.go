@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 )
@@ -52,6 +53,9 @@ func (p *Program) Lookup(ctx context.Context, act interpreter.Activation, budget
 	v, found := act.ResolveName(p.path.root)
 	if !found {
 		return nil, false, nil
+	}
+	if e, isErr := v.(*types.Err); isErr {
+		return nil, false, e.Unwrap() // a var that failed as it was computed
 	}
 	for _, f := range p.path.fields {
 		m, isMap := v.(map[string]any)

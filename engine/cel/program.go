@@ -160,16 +160,18 @@ func (m *meter) charge(n uint64) bool {
 // left is what the meter can still spend.
 func (m *meter) left() uint64 { return m.max - min(m.used, m.max) }
 
-// meter returns the budget's meter, or a new one for an unlimited evaluation.
+// meter returns the budget's meter, or a new one for an unlimited evaluation or for one
+// that runs inside another (a var computed as an expression reads it): the outer one is
+// still counting on the budget's.
 func (b *Budget) meter() *meter {
-	if b == nil {
+	if b == nil || b.m.Activation != nil {
 		return &meter{}
 	}
 	return &b.m
 }
 
 func (b *Budget) spend(c uint64) error {
-	if b == nil {
+	if b == nil || b.m.Activation != nil {
 		return nil
 	}
 	if c > b.Remaining {

@@ -180,7 +180,8 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		res.Budget.Deadline = time.Now().Add(g.RenderTimeout)
 	}
 	// 1. Vars are computed when an expression first reads them, so that a var only
-	// skipped nodes read costs nothing. A failed var fails whatever reads it.
+	// skipped nodes, or branches not taken, read costs nothing. A failed var fails
+	// whatever reads it.
 	res.vars = &varState{
 		graph:  g,
 		values: make(map[string]any, len(g.Vars)),
@@ -201,6 +202,7 @@ func Render(ctx context.Context, g *graph.Graph, in Input) (*Result, error) {
 		},
 		vars: res.vars,
 	}
+	r.scope.computeVar = r.readVar
 	res.defaulted = &defaultedView{graph: g, instance: in.Instance}
 	r.scope.defaulted = res.defaulted
 
@@ -270,6 +272,7 @@ func statusEvaluator(ctx context.Context, g *graph.Graph, in Input, res *Result,
 		fieldError: fieldError,
 	}
 	ev.scope.defaulted = res.defaulted
+	ev.scope.computeVar = ev.readVar
 	return ev
 }
 
@@ -335,6 +338,19 @@ func (r *evaluator) object(n *graph.Node, namespace string, in Input, g *graph.G
 		}
 	}
 	return obj, nil
+}
+
+// readVar is the scope's computeVar: the value of a var an expression reads, computed the
+// first time. A var that fails, or waits for an object not observed yet, fails the reading
+// expression the same way, through a CEL error (cel-go unwraps it from the activation).
+func (r *evaluator) readVar(name string) (any, bool) {
+	if err := r.ensureVar(name); errors.Is(err, ErrPending) {
+		return types.WrapErr(fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)), true
+	} else if err != nil {
+		return types.WrapErr(fmt.Errorf("reads vars.%s, which failed", name)), true
+	}
+	v, ok := r.vars.values[name]
+	return v, ok
 }
 
 // ensureVar computes a var the first time it is read.
@@ -506,15 +522,9 @@ func celValue(v any) ref.Val {
 	return types.DefaultTypeAdapter.NativeToValue(v)
 }
 
-// prepare computes the vars e reads, and fails when it reads an object not observed yet.
+// prepare fails when e reads an object not observed yet. The vars e reads are computed as
+// it reads them (readVar), so a var in a branch not taken costs nothing.
 func (r *evaluator) prepare(e *graph.Expr) error {
-	for _, name := range e.VarNames {
-		if err := r.ensureVar(name); errors.Is(err, ErrPending) {
-			return &EvalError{Expr: e, Err: fmt.Errorf("%w: vars.%s reads an object not observed yet", ErrPending, name)}
-		} else if err != nil {
-			return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
-		}
-	}
 	for _, ref := range e.Objects {
 		if _, read := r.scope.reads[ref]; !read && r.scope.observed[ref] == nil {
 			return &EvalError{Expr: e, Err: fmt.Errorf("%w: %s is not observed yet", ErrPending, ref)}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/cel-go/common/types/ref"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -186,6 +187,32 @@ func TestRenderVarsComputedOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, failed, "the var's own error, once: %q", res.Errors)
+}
+
+// TestRenderVarsComputedWhenRead: a var is computed when an expression reads it, not when
+// the expression merely names it, so one in a branch not taken costs nothing and its error
+// is nobody's; a var computed inside another expression's loop is metered on its own.
+func TestRenderVarsComputedWhenRead(t *testing.T) {
+	g := load(t, `  vars:
+    broken: ${ schema.spec.host }
+    total: ${ [1, 2, 3, 4].map(x, x * 2).sum() }
+  resources:
+  - id: cm
+    template:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: x}
+      data:
+        a: '${ schema.spec.port > 0 ? "no host needed" : vars.broken }'
+        b: '${ string([1, 2, 3].map(i, vars.total + i).sum()) }'
+`)
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	require.Equal(t, render.Rendered, res.Nodes[0].State, res.Nodes[0].Reason)
+	assert.Equal(t, map[string]any{"a": "no host needed", "b": "66"}, res.Nodes[0].Object["data"])
+	assert.Empty(t, res.Errors, "vars.broken was never read")
+	assert.NotContains(t, res.Vars, "broken")
+	assert.Equal(t, int64(20), res.Vars["total"].(ref.Val).Value())
 }
 
 // costly nests comprehensions over a 40-item list: 40^4 = 2.5M iterations, far over a

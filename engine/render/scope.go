@@ -23,6 +23,9 @@ type scope struct {
 	// allReady and anyReady over the nodes the instance waits for (status.go).
 	allReady, anyReady bool
 	defaulted          *defaultedView
+	// computeVar computes a var the first time an expression reads it (evaluator.readVar);
+	// nil where every var an expression reads is computed before it runs (reads).
+	computeVar func(name string) (any, bool)
 }
 
 var _ interpreter.Activation = (*scope)(nil)
@@ -45,8 +48,10 @@ func (s *scope) ResolveName(name string) (any, bool) {
 		return s.each, s.each != nil
 	}
 	if rest, ok := strings.CutPrefix(name, parse.NameVars+"."); ok {
-		v, ok := s.vars[rest]
-		return v, ok
+		if v, ok := s.vars[rest]; ok || s.computeVar == nil {
+			return v, ok
+		}
+		return s.computeVar(rest)
 	}
 	if rest, ok := strings.CutPrefix(name, parse.NameReady+"."); ok && s.status {
 		return s.ready[rest], true
