@@ -147,9 +147,6 @@ func selected(rd *graph.Read, item map[string]any, ns string) bool {
 
 // itemBool evaluates a filter with item bound to one item of the collection.
 func (r *evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
-	if err := r.ensureVars(e); err != nil {
-		return false, err
-	}
 	v, err := e.Eval(r.ctx, &itemScope{Activation: r.scope, item: item}, r.budget)
 	if err != nil {
 		return false, &EvalError{Expr: e, Err: err}
@@ -159,16 +156,6 @@ func (r *evaluator) itemBool(e *graph.Expr, item map[string]any) (bool, error) {
 		return false, &EvalError{Expr: e, Err: fmt.Errorf("expected a bool, got %s", v.Type())}
 	}
 	return bool(b), nil
-}
-
-// ensureVars computes the vars e reads.
-func (r *evaluator) ensureVars(e *graph.Expr) error {
-	for _, name := range e.VarNames {
-		if err := r.ensureVar(name); err != nil {
-			return &EvalError{Expr: e, Err: fmt.Errorf("reads vars.%s, which failed", name)}
-		}
-	}
-	return nil
 }
 
 // ReadKeys evaluates a collection's instanceKey on one item: the keys (namespace/name) of
@@ -279,6 +266,7 @@ func ReadTargets(ctx context.Context, g *graph.Graph, in Input) (map[string]Targ
 	r := &evaluator{ctx: ctx, budget: res.Budget, vars: res.vars,
 		scope: &scope{instance: in.Instance, config: cfg, vars: res.Vars, observed: in.Observed, reads: res.reads.values}}
 	r.scope.defaulted = &defaultedView{graph: g, instance: in.Instance}
+	r.scope.computeVar = r.readVar
 	namespace, _ := nested(in.Instance, "metadata", "namespace").(string)
 	out := map[string]Target{}
 outer:

@@ -101,6 +101,29 @@ func TestReadByNameThroughVarWaits(t *testing.T) {
 	assert.Empty(t, res.Errors)
 }
 
+// What the controller fetches before it renders: the reads by name not skipped, their
+// names and includeWhen computing the vars they read.
+func TestReadTargetsComputeTheirVars(t *testing.T) {
+	g := load(t, `  vars:
+    wanted: ${ schema.spec.image == "nginx" }
+    caName: ${ schema.metadata.name + "-ca" }
+  resources:
+  - id: ca
+    includeWhen: ['${ vars.wanted }']
+    read: {apiVersion: v1, kind: ConfigMap, name: '${ vars.caName }'}
+  - id: skipped
+    includeWhen: ['${ !vars.wanted }']
+    read: {apiVersion: v1, kind: ConfigMap, name: other}
+  - id: copy
+    template: {apiVersion: v1, kind: ConfigMap, metadata: {name: copy}, data: {ca: '${ ca.data["ca.crt"] }'}}
+`)
+	targets, err := render.ReadTargets(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "nginx"})})
+	require.NoError(t, err)
+	require.Len(t, targets, 1, "%v", targets)
+	assert.Equal(t, "web-ca", targets["ca"].Name)
+	assert.Equal(t, "team", targets["ca"].Namespace)
+}
+
 const collectionGraph = `  resources:
   - id: peers
     read:

@@ -23,8 +23,7 @@ type scope struct {
 	// allReady and anyReady over the nodes the instance waits for (status.go).
 	allReady, anyReady bool
 	defaulted          *defaultedView
-	// computeVar computes a var the first time an expression reads it (evaluator.readVar);
-	// nil where every var an expression reads is computed before it runs (reads).
+	// computeVar computes a var the first time an expression reads it (evaluator.readVar).
 	computeVar func(name string) (any, bool)
 }
 
@@ -48,8 +47,8 @@ func (s *scope) ResolveName(name string) (any, bool) {
 		return s.each, s.each != nil
 	}
 	if rest, ok := strings.CutPrefix(name, parse.NameVars+"."); ok {
-		if v, ok := s.vars[rest]; ok || s.computeVar == nil {
-			return v, ok
+		if v, ok := s.vars[rest]; ok {
+			return v, true
 		}
 		return s.computeVar(rest)
 	}
