@@ -171,7 +171,7 @@ func (b *Budget) meter() *meter {
 }
 
 func (b *Budget) spend(c uint64) error {
-	if b == nil || b.m.Activation != nil {
+	if b == nil {
 		return nil
 	}
 	if c > b.Remaining {
