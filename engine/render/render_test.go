@@ -215,6 +215,26 @@ func TestRenderVarsComputedWhenRead(t *testing.T) {
 	assert.Equal(t, int64(20), res.Vars["total"].(ref.Val).Value())
 }
 
+// A var computed while another expression's loop runs is charged to the render's budget
+// as one computed before it.
+func TestRenderVarReadInALoopIsCharged(t *testing.T) {
+	spent := func(reader string) uint64 {
+		g := load(t, strings.NewReplacer("LIST", forty(), "READER", reader).Replace(`  vars:
+    total: ${ (LIST).map(x, x * 2).sum() }
+  resources:
+  - {id: cm, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}, data: {n: '${ READER }'}}}
+`))
+		res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+		require.NoError(t, err)
+		require.Equal(t, render.Rendered, res.Nodes[0].State, res.Nodes[0].Reason)
+		return graph.DefaultCostBudget - res.Budget.Remaining
+	}
+	direct := spent(`string(vars.total + 1)`)
+	inLoop := spent(`string([1].map(i, vars.total + i).sum())`)
+	require.Greater(t, direct, uint64(40), "the var's loop is charged")
+	assert.GreaterOrEqual(t, inLoop, direct, "read inside a loop, the var costs what it costs read directly")
+}
+
 // costly nests comprehensions over a 40-item list: 40^4 = 2.5M iterations, far over a
 // 100k limit.
 var costly = strings.ReplaceAll(`  resources:
