@@ -166,13 +166,29 @@ func watchTraffic(t *testing.T, cs kubernetes.Interface, ns string) *trafficWatc
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	w := &trafficWatch{ready: map[string]int{}, service: map[string]string{}}
-	slices, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
-	require.NoError(t, err)
-	for i := range slices.Items {
-		w.slice(&slices.Items[i])
-	}
-	for svc, n := range w.byService() {
-		require.Positive(t, n, "Service %s has no ready endpoint before the takeover", svc)
+	// The EndpointSlice controller publishes a rolled-out Deployment's Pods a moment later:
+	// wait (boundedly) until every Service routes before the takeover starts.
+	var slices *discoveryv1.EndpointSliceList
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		slices, err = cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		w.ready, w.service = map[string]int{}, map[string]string{}
+		for i := range slices.Items {
+			w.slice(&slices.Items[i])
+		}
+		unrouted := ""
+		for svc, n := range w.byService() {
+			if n == 0 {
+				unrouted = svc
+			}
+		}
+		if unrouted == "" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "Service %s has no ready endpoint 30 s after its Deployments rolled out, before the takeover", unrouted)
+		time.Sleep(200 * time.Millisecond)
 	}
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
