@@ -94,17 +94,16 @@ type Expr struct {
 	Pos   parse.Pos
 	Owner string // "resource deployment", "vars.image", "status", "checks[0]"
 	Path  string // the field the expression sets, within its owner
-	// VarNames are the vars it reads (image for vars.image), and Objects the resource ids:
-	// Refs sorted out once, at load, since a render consults them at every evaluation.
-	VarNames, Objects []string
+	// Objects are the resource ids it reads: Refs without vars and built-ins, sorted out
+	// once, at load, since a render consults them at every evaluation. (Vars are computed
+	// as an expression reads them; render needs no list of them.)
+	Objects []string
 }
 
 func newExpr(prg *cel.Program, pos parse.Pos, owner, path string) *Expr {
 	e := &Expr{Program: prg, Pos: pos, Owner: owner, Path: path}
 	for _, ref := range prg.Refs {
-		if name, ok := strings.CutPrefix(ref, parse.NameVars+"."); ok {
-			e.VarNames = append(e.VarNames, name)
-		} else if !parse.IsBuiltin(ref) {
+		if !strings.HasPrefix(ref, parse.NameVars+".") && !parse.IsBuiltin(ref) {
 			e.Objects = append(e.Objects, ref)
 		}
 	}

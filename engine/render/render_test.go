@@ -31,6 +31,14 @@ spec:
 	return g
 }
 
+// renderApp renders g for app(image x), which must not fail as a whole.
+func renderApp(t *testing.T, g *graph.Graph) *render.Result {
+	t.Helper()
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
+	require.NoError(t, err)
+	return res
+}
+
 func app(spec map[string]any) map[string]any {
 	if spec["replicas"] == nil {
 		spec["replicas"] = int64(1)
@@ -96,15 +104,14 @@ func TestRenderIncludeWhenSkipsDependents(t *testing.T) {
   - id: other
     template: {apiVersion: v1, kind: ConfigMap, metadata: {name: o}}
 `)
-	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-	require.NoError(t, err)
+	res := renderApp(t, g)
 	states := map[string]render.State{}
 	for _, n := range res.Nodes {
 		states[n.ID] = n.State
 	}
 	assert.Equal(t, map[string]render.State{"settings": render.Skipped, "user": render.Skipped, "other": render.Rendered}, states)
 
-	res, err = render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x", "host": "h"})})
+	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x", "host": "h"})})
 	require.NoError(t, err)
 	u, _ := res.Node("user")
 	assert.Equal(t, render.Waiting, u.State)
@@ -144,8 +151,7 @@ func TestRenderEvalErrorNamesTheExpression(t *testing.T) {
       metadata: {name: x}
       data: {host: "${schema.spec.host}"}
 `)
-	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-	require.NoError(t, err)
+	res := renderApp(t, g)
 	require.Equal(t, render.Error, res.Nodes[0].State)
 	for _, want := range []string{"g.yaml:12:", "resource cm, field data.host", "${schema.spec.host}", "no such key: host"} {
 		assert.Contains(t, res.Nodes[0].Reason, want)
@@ -168,8 +174,7 @@ func TestRenderVarsComputedOnce(t *testing.T) {
   - {id: nulls, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: nulls},
       data: {a: '${ vars.none }', b: '${ string(vars.none) }'}}}
 `)
-	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-	require.NoError(t, err)
+	res := renderApp(t, g)
 	require.Equal(t, render.Rendered, res.Nodes[0].State, res.Nodes[0].Reason)
 	assert.Equal(t, map[string]any{"c": "8080", "d": "8081"}, res.Nodes[0].Object["data"])
 	assert.NotContains(t, res.Vars, "none", "a null var has no value")
@@ -206,8 +211,7 @@ func TestRenderVarsComputedWhenRead(t *testing.T) {
         a: '${ schema.spec.port > 0 ? "no host needed" : vars.broken }'
         b: '${ string([1, 2, 3].map(i, vars.total + i).sum()) }'
 `)
-	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-	require.NoError(t, err)
+	res := renderApp(t, g)
 	require.Equal(t, render.Rendered, res.Nodes[0].State, res.Nodes[0].Reason)
 	assert.Equal(t, map[string]any{"a": "no host needed", "b": "66"}, res.Nodes[0].Object["data"])
 	assert.Empty(t, res.Errors, "vars.broken was never read")
@@ -224,8 +228,7 @@ func TestRenderVarReadInALoopIsCharged(t *testing.T) {
   resources:
   - {id: cm, template: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}, data: {n: '${ READER }'}}}
 `))
-		res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-		require.NoError(t, err)
+		res := renderApp(t, g)
 		require.Equal(t, render.Rendered, res.Nodes[0].State, res.Nodes[0].Reason)
 		return graph.DefaultCostBudget - res.Budget.Remaining
 	}
@@ -258,8 +261,7 @@ func forty() string {
 func TestRenderCostLimit(t *testing.T) {
 	g := load(t, costly, graph.WithCostLimit(100_000))
 	start := time.Now()
-	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-	require.NoError(t, err)
+	res := renderApp(t, g)
 	require.Equal(t, render.Error, res.Nodes[0].State)
 	assert.Contains(t, res.Nodes[0].Reason, "cost limit exceeded")
 	assert.Contains(t, res.Nodes[0].Reason, "resource cm, field data.n")
@@ -303,8 +305,7 @@ func TestRenderStopsWithItsContext(t *testing.T) {
 // and the CLI's renders): the expression running then fails with ErrDeadline.
 func TestRenderStopsAtItsGraphsTimeout(t *testing.T) {
 	g := load(t, costly, graph.WithCostLimit(1<<62), graph.WithCostBudget(1<<62), graph.WithRenderTimeout(50*time.Millisecond))
-	res, err := render.Render(context.Background(), g, render.Input{Instance: app(map[string]any{"image": "x"})})
-	require.NoError(t, err)
+	res := renderApp(t, g)
 	require.Equal(t, render.Error, res.Nodes[0].State)
 	assert.Contains(t, res.Nodes[0].Reason, "resource cm, field data.n")
 	assert.Contains(t, res.Nodes[0].Reason, render.ErrDeadline.Error())
