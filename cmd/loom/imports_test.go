@@ -29,6 +29,9 @@ func TestPackageImports(t *testing.T) {
 		{"api/v1alpha1", nil},
 		{"config/crd", nil},
 		{"internal/controlplane", nil},
+		{"internal/version", nil},
+		{"hack/image", nil},
+		{"hack/openapi", nil},
 		{"templates", []string{"config/crd", "engine/"}},
 		{"controllers", []string{"engine/"}},
 	} {

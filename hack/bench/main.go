@@ -1,5 +1,6 @@
-// Bench measures loom converging a fleet of MCPServers on the local control plane, and the
-// floor: the same objects applied with no operator. It records the figures in
+// Command bench owns loom's fleet benchmark: it measures loom converging a fleet of
+// MCPServers on the local control plane, and the floor: the same objects applied with no
+// operator. It records the figures in
 // BENCHMARKS.md, with the micro benchmarks' output when given one (`make bench` does both).
 //
 //	go run ./hack/bench [-n 100] [-mode loom|floor|both|diff|none] [-micro FILE] [-out BENCHMARKS.md]
@@ -7,6 +8,9 @@
 // Each run gets a fresh control plane (internal/controlplane, binaries from `make tools`); loom's
 // operator is bin/loom (`make build`), run as a child process as the operator user, bound to
 // the least privileges the graph needs.
+//
+// It may import any loom package (the control plane, the controller, the engine, the
+// embedded CRDs and graphs) and client-go; nothing the loom binary links imports it.
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Command image builds loom's container image without a container daemon (make image): one
+// Command image owns building loom's container image without a container daemon (make image): one
 // layer on an empty base holding the static loom binary, the Mozilla root certificates of
 // golang.org/x/crypto/x509roots/fallback (pinned in go.mod, so the layer does not depend on
 // the build machine) and a passwd entry for the non-root user 65532; a config that runs
@@ -6,6 +6,9 @@
 // the commit's time and every file's owner is root: the same commit and toolchain give the
 // same digest. It writes an OCI layout and a docker-style tarball (crane push takes either)
 // and prints the image's digest.
+//
+// It may import go-containerregistry and the pinned root certificates, nothing of loom;
+// nothing the loom binary links imports it.
 package main
 
 import (

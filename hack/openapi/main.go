@@ -1,11 +1,12 @@
-// Command openapi writes engine/schema's embedded data: the component schemas of the
+// Command openapi owns generating engine/schema's embedded data: the component schemas of the
 // OpenAPI v3 documents that kube-apiserver serves for the built-in groups loom templates,
 // merged into one map without descriptions, and the list of kinds those documents serve with
 // their scope. `make openapi` runs it on the documents in the k8s.io/kubernetes module.
 //
 //	go run ./hack/openapi -src $KUBERNETES/api/openapi-spec/v3 -out engine/schema/builtin.json.gz
 //
-// The output is deterministic: the same documents give the same bytes.
+// The output is deterministic: the same documents give the same bytes. It may import only
+// the standard library; nothing the loom binary links imports it.
 package main
 
 import (

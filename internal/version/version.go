@@ -1,4 +1,4 @@
-// Package version says which build of loom is running: the release version and the commit,
+// Package version owns which build of loom is running: the release version and the commit,
 // stamped by the linker (make build, make image), and the Go toolchain that built it. It
 // imports only the standard library.
 package version
