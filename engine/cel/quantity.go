@@ -2,7 +2,6 @@ package cel
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -23,24 +22,41 @@ const (
 	maxQuantityExponent = 1000
 )
 
-// quantityExponent is the decimal exponent of a quantity string ("1.5e3", "2E-7"); the
-// suffixes E and Ei alone are exa and exbi, not exponents.
-var quantityExponent = regexp.MustCompile(`[eE]([+-]?[0-9]+)$`)
-
-// quantityBound says why s is refused as a quantity, or nil.
+// quantityBound says why s is refused as a quantity, or nil. The decimal exponent is the
+// digits after a final e or E ("1.5e3", "2E-7"); the suffixes E and Ei alone are exa and
+// exbi, not exponents.
 func quantityBound(s string) error {
 	if len(s) > maxQuantityLen {
 		return fmt.Errorf("quantity of %d bytes: loom takes at most %d", len(s), maxQuantityLen)
 	}
-	m := quantityExponent.FindStringSubmatch(s)
-	if m == nil {
+	exp, ok := decimalExponent(s)
+	if !ok {
 		return nil
 	}
-	digits := strings.TrimLeft(strings.TrimLeft(m[1], "+-"), "0")
+	digits := strings.TrimLeft(exp, "0")
 	if n, err := strconv.Atoi(digits); digits != "" && (err != nil || n > maxQuantityExponent) {
 		return fmt.Errorf("quantity %q: its exponent is beyond ±%d, which loom does not compute with", s, maxQuantityExponent)
 	}
 	return nil
+}
+
+// decimalExponent is the digits of s's trailing [eE][+-]?[0-9]+, without the sign.
+func decimalExponent(s string) (string, bool) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	digits := s[i:]
+	if digits == "" {
+		return "", false
+	}
+	if i > 0 && (s[i-1] == '+' || s[i-1] == '-') {
+		i--
+	}
+	if i == 0 || (s[i-1] != 'e' && s[i-1] != 'E') {
+		return "", false
+	}
+	return digits, true
 }
 
 // boundQuantities plans each call of quantity() and isQuantity() as a boundedQuantity.
@@ -49,23 +65,25 @@ func boundQuantities(i interpreter.Interpretable) (interpreter.Interpretable, er
 	if !ok || len(call.Args()) != 1 || (call.Function() != "quantity" && call.Function() != "isQuantity") {
 		return i, nil
 	}
-	return &boundedQuantity{InterpretableCall: call}, nil
+	return &boundedQuantity{InterpretableCall: call, arg: call.Args()[0], is: call.Function() == "isQuantity"}, nil
 }
 
 // boundedQuantity is Kubernetes' quantity() or isQuantity() with quantityBound in front:
 // quantity() of a refused string is an error naming the bound, isQuantity() is false.
 type boundedQuantity struct {
 	interpreter.InterpretableCall
+	arg interpreter.Interpretable // Args()[0], which cel-go builds anew at every call
+	is  bool                      // isQuantity() rather than quantity()
 }
 
 func (q *boundedQuantity) Eval(a interpreter.Activation) ref.Val {
-	arg := q.Args()[0].Eval(a)
+	arg := q.arg.Eval(a)
 	s, ok := arg.(types.String)
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(arg)
 	}
 	err := quantityBound(string(s))
-	if q.Function() == "isQuantity" {
+	if q.is {
 		if err == nil {
 			_, err = resource.ParseQuantity(string(s))
 		}

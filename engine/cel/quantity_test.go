@@ -2,6 +2,7 @@ package cel
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,4 +64,27 @@ func TestQuantityBounds(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Eval(context.Background(), act, nil)
 	assert.ErrorContains(t, err, `quantity "1E100000111": its exponent is beyond ±1000, which loom does not compute with`)
+}
+
+// TestDecimalExponent: decimalExponent finds what the pattern [eE]([+-]?[0-9]+)$ finds (the
+// sign left out), on every string of up to five characters over the characters that matter.
+func TestDecimalExponent(t *testing.T) {
+	pattern := regexp.MustCompile(`[eE][+-]?([0-9]+)$`)
+	const chars = "1e0E+-.i"
+	var walk func(s string)
+	walk = func(s string) {
+		want, wantOK := "", false
+		if m := pattern.FindStringSubmatch(s); m != nil {
+			want, wantOK = m[1], true
+		}
+		got, ok := decimalExponent(s)
+		require.Equal(t, wantOK, ok, "%q", s)
+		require.Equal(t, want, got, "%q", s)
+		if len(s) < 5 {
+			for _, c := range chars {
+				walk(s + string(c))
+			}
+		}
+	}
+	walk("")
 }
