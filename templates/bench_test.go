@@ -3,6 +3,7 @@ package templates_test
 import (
 	"context"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -52,6 +53,33 @@ func BenchmarkMCPServerLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMCPServerGraphHeap reports the heap a loaded default graph holds (B/graph) once
+// it has rendered each example and its status, as an operator's graph has after its first
+// reconciles: what every operator process keeps for the graph, besides its caches.
+func BenchmarkMCPServerGraphHeap(b *testing.B) {
+	set := schemas(b)
+	ctx := context.Background()
+	var held uint64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		g, err := graph.Load(templates.MCPServerFile, templates.MCPServer, graph.WithSchemas(set))
+		require.NoError(b, err)
+		for _, file := range []string{"plain.yaml", "hostless.yaml", "gateway.yaml"} {
+			// observedReady renders; the status reads readiness.
+			in, res := observedReady(b, g, example(b, g, file))
+			_, err := render.Status(ctx, g, in, res, render.StatusOptions{})
+			require.NoError(b, err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held += after.HeapAlloc - before.HeapAlloc
+		runtime.KeepAlive(g)
+	}
+	b.ReportMetric(float64(held)/float64(b.N), "B/graph")
 }
 
 // BenchmarkMCPServerRender renders one MCPServer through the default graph, as every

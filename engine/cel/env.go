@@ -192,11 +192,15 @@ func (e *Env) Compile(src string) (*Program, error) {
 		// on every evaluation: ten times dearer.)
 		opts = append(opts, cel.InterruptCheckFrequency(1), cel.CustomDecorator(sizeDecorator(charges)))
 	}
-	prg, err := e.env.Program(ast, opts...)
-	if err != nil {
+	// Planned here only to report what planning refuses (a constant regex find() cannot
+	// compile) with the expression, then again at the first evaluation: a planned program
+	// holds its own copy of every function binding of the environment (tens of kilobytes),
+	// and many expressions of a graph never run in a given cluster (mtls, a failing
+	// check's message) or are read as paths without CEL (Lookup).
+	if _, err := e.env.Program(ast, opts...); err != nil {
 		return nil, &CompileError{Source: src, Issues: err.Error()}
 	}
-	p.prg = prg
+	p.plan = func() (cel.Program, error) { return e.env.Program(ast, opts...) }
 	return p, nil
 }
 

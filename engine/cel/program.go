@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -24,7 +25,12 @@ type Program struct {
 	// deployment, ready.service), sorted.
 	Refs []string
 
-	prg cel.Program
+	// plan plans the program, once, at its first evaluation (Compile says why): planOnce
+	// guards it, since a graph's programs are shared by concurrent renders.
+	plan     func() (cel.Program, error)
+	planOnce sync.Once
+	prg      cel.Program
+	planErr  error
 	// Cost: one unit per node of the expression, plus, for each comprehension step, as
 	// many units as the largest loop body of the expression has nodes, plus the size of
 	// what functions build and read (cost.go). Only expressions with comprehensions or
@@ -63,8 +69,12 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	if err := budget.spend(p.fixedCost); err != nil {
 		return nil, err
 	}
+	prg, err := p.program()
+	if err != nil {
+		return nil, err
+	}
 	if !p.metered {
-		val, _, err := p.prg.Eval(act)
+		val, _, err := prg.Eval(act)
 		return val, err
 	}
 	m := budget.meter()
@@ -79,7 +89,7 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 	if budget != nil && budget.Remaining < m.max {
 		m.max, limitedByBudget = budget.Remaining, true
 	}
-	val, _, err := p.prg.Eval(m)
+	val, _, err := prg.Eval(m)
 	m.Activation = nil
 	if spendErr := budget.spend(m.used); spendErr != nil && err == nil && m.stopped == nil {
 		err = spendErr
@@ -95,6 +105,15 @@ func (p *Program) Eval(ctx context.Context, act interpreter.Activation, budget *
 		return nil, fmt.Errorf("%w: more than %d units", ErrCostLimit, p.costLimit)
 	}
 	return val, err
+}
+
+// program is the planned program, planned at the first call.
+func (p *Program) program() (cel.Program, error) {
+	p.planOnce.Do(func() {
+		p.prg, p.planErr = p.plan()
+		p.plan = nil
+	})
+	return p.prg, p.planErr
 }
 
 var errStopped = errors.New("context done")
