@@ -36,6 +36,9 @@ type benchLine struct {
 	NsPerOp                 float64
 	BytesPerOp, AllocsPerOp int64
 	Iterations              int64
+	// Other are the metrics a benchmark reports itself (b.ReportMetric), as printed:
+	// "10518031 B/graph".
+	Other []string
 }
 
 // parseMicro reads the output of `go test -bench . -benchmem`.
@@ -74,6 +77,8 @@ func parseMicro(path string) ([]benchLine, error) {
 				b.BytesPerOp, _ = strconv.ParseInt(fields[i], 10, 64)
 			case "allocs/op":
 				b.AllocsPerOp, _ = strconv.ParseInt(fields[i], 10, 64)
+			default:
+				b.Other = append(b.Other, fields[i]+" "+fields[i+1])
 			}
 		}
 		out = append(out, b)
@@ -162,10 +167,10 @@ func (r *report) microMarkdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Micro benchmarks · %s\n\n", r.When.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Machine: %s; load average %.2f when recorded; %s.\n\n", r.Machine, loadAverage(), strings.Split(r.Source, ";")[0])
-	b.WriteString("| package | benchmark | time/op | B/op | allocs/op |\n|---|---|---:|---:|---:|\n")
+	b.WriteString("| package | benchmark | time/op | B/op | allocs/op | its own metrics |\n|---|---|---:|---:|---:|---|\n")
 	for _, m := range r.Micro {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d |\n", m.Pkg, strings.TrimPrefix(m.Name, "Benchmark"),
-			duration(time.Duration(m.NsPerOp)), m.BytesPerOp, m.AllocsPerOp)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s |\n", m.Pkg, strings.TrimPrefix(m.Name, "Benchmark"),
+			duration(time.Duration(m.NsPerOp)), m.BytesPerOp, m.AllocsPerOp, strings.Join(m.Other, ", "))
 	}
 	return b.String()
 }
