@@ -40,7 +40,8 @@ func Parse(file string, data []byte) (*Graph, error) {
 		return nil, ErrorList{{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty document: expected a ResourceGraph"}}
 	}
 	nodes := countNodes(&doc)
-	p := &parser{file: file, nodes: nodes, left: max(MinExpansion, AliasExpansion*nodes), expanding: map[*yaml.Node]bool{}}
+	p := &parser{file: file, lines: strings.Split(string(data), "\n"), nodes: nodes,
+		left: max(MinExpansion, AliasExpansion*nodes), expanding: map[*yaml.Node]bool{}}
 	g := p.graph(doc.Content[0])
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -58,8 +59,9 @@ const (
 )
 
 type parser struct {
-	file string
-	errs ErrorList
+	file  string
+	lines []string // the document's lines, for positions inside scalars
+	errs  ErrorList
 	// Alias expansion: the document's own nodes, the values still allowed, and the
 	// anchored nodes being expanded now (an alias to one of them is a cycle).
 	nodes, left int
@@ -539,17 +541,23 @@ func (p *parser) scalar(n *yaml.Node, path string, v *Value) {
 	}
 }
 
-// offsetPos is the position of byte off of a scalar's value. Exact for single-line plain
-// and quoted scalars; for block scalars it is the scalar's own position.
+// offsetPos is the position of byte off of a scalar's value: exact when the value's first
+// off bytes stand as they are on the scalar's first line, else the scalar's own position
+// (block scalars; a plain or quoted scalar folded over several lines, or with escapes).
 func (p *parser) offsetPos(n *yaml.Node, off int) Pos {
 	pos := p.pos(n)
-	if strings.Contains(n.Value[:min(off, len(n.Value))], "\n") || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || off > len(n.Value) || n.Line < 1 || n.Line > len(p.lines) {
 		return pos
 	}
+	start := n.Column - 1
 	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		pos.Col++
+		start++
 	}
-	pos.Col += off
+	line := p.lines[n.Line-1]
+	if start < 0 || start+off > len(line) || line[start:start+off] != n.Value[:off] {
+		return pos
+	}
+	pos.Col = start + off + 1
 	return pos
 }
 

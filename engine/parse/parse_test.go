@@ -55,3 +55,23 @@ func TestAliases(t *testing.T) {
 	}
 	assert.Less(t, len(bomb()), 500)
 }
+
+// A ${} error is placed on its column when the scalar stands on one line, and on the
+// scalar itself when YAML folded it from several lines (its value no longer says where
+// each byte stood).
+func TestExpressionErrorPositions(t *testing.T) {
+	tests := []struct{ name, vars, pos string }{
+		{"plain, one line", "    a: one ${ b", "g.yaml:7:12:"},
+		{"quoted, one line", `    a: "one ${ b"`, "g.yaml:7:13:"},
+		{"plain, folded", "    a: one two\n      three ${ b", "g.yaml:7:8:"},
+		{"quoted, folded", "    a: 'one two\n      three ${ b'", "g.yaml:7:8:"},
+		{"block", "    a: >-\n      one ${ b", "g.yaml:7:8:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("g.yaml", graphWithVars(tt.vars))
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), tt.pos), "%v", err)
+		})
+	}
+}
