@@ -197,10 +197,10 @@ func (e *Env) Compile(src string) (*Program, error) {
 	// holds its own copy of every function binding of the environment (tens of kilobytes),
 	// and many expressions of a graph never run in a given cluster (mtls, a failing
 	// check's message) or are read as paths without CEL (Lookup).
-	if _, err := e.env.Program(ast, opts...); err != nil {
+	p.plan = func() (cel.Program, error) { return e.env.Program(ast, opts...) }
+	if _, err := p.plan(); err != nil {
 		return nil, &CompileError{Source: src, Issues: err.Error()}
 	}
-	p.plan = func() (cel.Program, error) { return e.env.Program(ast, opts...) }
 	return p, nil
 }
 
